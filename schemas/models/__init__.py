@@ -1,0 +1,1 @@
+"""Pydantic models generated from ``schemas/json`` (see ``lift_dspy.schemas.regenerate``)."""
