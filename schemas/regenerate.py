@@ -31,7 +31,7 @@ _INIT = '"""Pydantic models generated from ``schemas/json`` (see ``lift_dspy.sch
 
 
 def model_module_name(schema_path: Path) -> str:
-    """Name of the generated module for a schema file (``typescript_impl.schema.json`` -> ``typescript_impl``)."""
+    """Module name for a schema file: ``typescript_impl.schema.json`` -> ``typescript_impl``."""
     name = schema_path.name
     return name[: -len(_SUFFIX)] if name.endswith(_SUFFIX) else schema_path.stem
 
@@ -79,9 +79,7 @@ def render_model(schema_path: Path) -> str:
     return _HEADER.format(source=schema_path.name) + body.lstrip("\n")
 
 
-def regenerate(
-    json_dir: Path = JSON_DIR, out_dir: Path = MODELS_DIR, *, check: bool = False
-) -> list[Path]:
+def regenerate(json_dir: Path = JSON_DIR, out_dir: Path = MODELS_DIR, *, check: bool = False) -> list[Path]:
     """Regenerate every model module, or only compare them in check mode.
 
     Args:
