@@ -1,0 +1,203 @@
+"""Implementation objects -> source files, one deterministic layout per language.
+
+The LLM fills an implementation object (signature, imports, helper types, body lines; see
+``schemas/json/*_impl.schema.json``); this module turns it into one compilable file:
+
+- TypeScript: an ES module with ``export interface`` helpers and an ``export function``.
+- Rust: a library crate with ``use`` lines, ``pub struct`` helpers and a ``pub fn``.
+- Go: ``package lib`` with an import block, struct helpers and the function.
+- Java: a ``public final class`` named after the function (``clampValue`` -> ``ClampValue``)
+  holding nested ``record`` helpers and the method as ``public static``.
+
+Body lines are re-indented by bracket depth, so the model need not get whitespace right::
+
+    >>> from lift_dspy.programs.assemble import assemble
+    >>> print(assemble("rust", {"function_signature": {"name": "two", "params": [], "return_type": "i32"},
+    ...                         "uses": [], "helper_types": [], "body_statements": ["2"]}))
+    pub fn two() -> i32 {
+        2
+    }
+    <BLANKLINE>
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from lift_dspy.schemas import (
+    IMPLEMENTATION_MODELS,
+    GoImplementation,
+    JavaImplementation,
+    Language,
+    RustImplementation,
+    TypeScriptImplementation,
+)
+
+__all__ = ["assemble", "coerce_implementation", "java_class_name", "reindent"]
+
+_OPEN = "{(["
+_CLOSE = "})]"
+
+
+def coerce_implementation(language: Language, implementation: BaseModel | Mapping[str, Any]) -> BaseModel:
+    """Validate ``implementation`` as the implementation model of ``language``.
+
+    Accepts the model itself, any other Pydantic model with the same fields, or a plain dict.
+
+    Raises:
+        ValueError: Unknown language.
+        pydantic.ValidationError: The object does not match the language's schema.
+    """
+    if language not in IMPLEMENTATION_MODELS:
+        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(IMPLEMENTATION_MODELS)}")
+    model = IMPLEMENTATION_MODELS[language]
+    if isinstance(implementation, model):
+        return implementation
+    data = implementation.model_dump() if isinstance(implementation, BaseModel) else dict(implementation)
+    return model.model_validate(data)
+
+
+def _depth_change(line: str, quotes: str) -> tuple[int, int]:
+    """(closers before the first opener, net bracket change), ignoring brackets inside quotes."""
+    leading, net, seen_open, quote = 0, 0, False, ""
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in quotes:
+            quote = ch
+        elif line.startswith("//", i):
+            break
+        elif ch in _OPEN:
+            net += 1
+            seen_open = True
+        elif ch in _CLOSE:
+            net -= 1
+            if not seen_open:
+                leading += 1
+        i += 1
+    return leading, net
+
+
+def reindent(lines: Iterable[str], *, unit: str, base: int = 1, quotes: str = "\"'`") -> list[str]:
+    """Indent code lines by bracket depth, starting at ``base`` levels of ``unit``.
+
+    A line that starts by closing brackets is dedented first (``} else {`` lines up with its ``if``).
+    """
+    out: list[str] = []
+    depth = 0
+    for raw in lines:
+        for line in raw.splitlines() or [""]:
+            text = line.strip()
+            if not text:
+                continue
+            leading, net = _depth_change(text, quotes)
+            level = max(0, depth - leading)
+            out.append(unit * (base + level) + text)
+            depth = max(0, depth + net)
+    return out
+
+
+def _pascal(name: str) -> str:
+    parts = re.split(r"[_\W]+", name)
+    return "".join(p[:1].upper() + p[1:] for p in parts if p) or "Generated"
+
+
+def java_class_name(implementation: JavaImplementation) -> str:
+    """The wrapper class: the method name in PascalCase, made distinct from the helper records."""
+    name = _pascal(implementation.function_signature.name)
+    taken = {h.name for h in implementation.helper_types}
+    while name in taken:
+        name += "Functions"
+    return name
+
+
+def _typescript(impl: TypeScriptImplementation) -> str:
+    parts: list[str] = []
+    if impl.imports:
+        parts.append("\n".join(f'import {{ {", ".join(i.names)} }} from "{i.module}";' for i in impl.imports))
+    for helper in impl.helper_types:
+        fields = "\n".join(f"  {f.name}: {f.type};" for f in helper.fields)
+        parts.append(f"export interface {helper.name} {{\n{fields}\n}}")
+    sig = impl.function_signature
+    params = ", ".join(f"{p.name}: {p.type}" for p in sig.params)
+    body = "\n".join(reindent(impl.body_statements, unit="  "))
+    parts.append(f"export function {sig.name}({params}): {sig.return_type} {{\n{body}\n}}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _rust(impl: RustImplementation) -> str:
+    parts: list[str] = []
+    if impl.uses:
+        parts.append("\n".join(f"use {u};" for u in impl.uses))
+    for helper in impl.helper_types:
+        fields = "\n".join(f"    pub {f.name}: {f.type}," for f in helper.fields)
+        parts.append(f"#[derive(Debug, Clone, PartialEq)]\npub struct {helper.name} {{\n{fields}\n}}")
+    sig = impl.function_signature
+    params = ", ".join(f"{p.name}: {p.type}" for p in sig.params)
+    ret = "" if sig.return_type.strip() in ("", "()") else f" -> {sig.return_type}"
+    # Single quotes are not string delimiters in Rust (lifetimes), so only " counts.
+    body = "\n".join(reindent(impl.body_statements, unit="    ", quotes='"'))
+    parts.append(f"pub fn {sig.name}({params}){ret} {{\n{body}\n}}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _go(impl: GoImplementation) -> str:
+    parts = ["package lib"]
+    if impl.imports:
+        parts.append("import (\n" + "\n".join(f'\t"{i}"' for i in impl.imports) + "\n)")
+    for helper in impl.helper_types:
+        fields = "\n".join(f"\t{f.name} {f.type}" for f in helper.fields)
+        parts.append(f"type {helper.name} struct {{\n{fields}\n}}")
+    sig = impl.function_signature
+    params = ", ".join(f"{p.name} {p.type}" for p in sig.params)
+    ret = f" {sig.return_type.strip()}" if sig.return_type.strip() else ""
+    body = "\n".join(reindent(impl.body_statements, unit="\t"))
+    parts.append(f"func {sig.name}({params}){ret} {{\n{body}\n}}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _java(impl: JavaImplementation) -> str:
+    parts: list[str] = []
+    if impl.imports:
+        parts.append("\n".join(f"import {i};" for i in impl.imports))
+    cls = java_class_name(impl)
+    members = [f"    private {cls}() {{}}"]
+    for helper in impl.helper_types:
+        fields = ", ".join(f"{f.type} {f.name}" for f in helper.fields)
+        members.append(f"    public record {helper.name}({fields}) {{}}")
+    sig = impl.function_signature
+    params = ", ".join(f"{p.type} {p.name}" for p in sig.params)
+    body = "\n".join(reindent(impl.body_statements, unit="    ", base=2))
+    members.append(f"    public static {sig.return_type} {sig.name}({params}) {{\n{body}\n    }}")
+    parts.append(f"public final class {cls} {{\n" + "\n\n".join(members) + "\n}")
+    return "\n\n".join(parts) + "\n"
+
+
+def assemble(language: Language, implementation: BaseModel | Mapping[str, Any]) -> str:
+    """Turn an implementation object into one source file for ``language``.
+
+    Deterministic: the same object always gives the same text.
+
+    Raises:
+        ValueError: Unknown language.
+        pydantic.ValidationError: The object does not match the language's schema.
+    """
+    impl = coerce_implementation(language, implementation)
+    if isinstance(impl, TypeScriptImplementation):
+        return _typescript(impl)
+    if isinstance(impl, RustImplementation):
+        return _rust(impl)
+    if isinstance(impl, GoImplementation):
+        return _go(impl)
+    if isinstance(impl, JavaImplementation):
+        return _java(impl)
+    raise ValueError(f"no assembler for {type(impl).__name__}")  # pragma: no cover
