@@ -1,0 +1,35 @@
+"""lift-dspy: DSPy programs with grammar-constrained output through vLLM's llguidance backend.
+
+    import dspy, lift_dspy
+    dspy.configure(lm=lift_dspy.GuidanceLM("my-model", api_base="http://localhost:8000/v1"))
+
+Importing this package starts nothing and imports neither torch nor vLLM.
+"""
+
+from lift_dspy.constraints import constraint_for, output_model
+from lift_dspy.errors import (
+    BackendError,
+    BackendUnavailableError,
+    ConstraintViolationError,
+    LiftDSPyError,
+    ServerStartError,
+    TruncatedOutputError,
+    UnsupportedSchemaError,
+)
+from lift_dspy.lm import GuidanceLM
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailableError",
+    "ConstraintViolationError",
+    "GuidanceLM",
+    "LiftDSPyError",
+    "ServerStartError",
+    "TruncatedOutputError",
+    "UnsupportedSchemaError",
+    "__version__",
+    "constraint_for",
+    "output_model",
+]

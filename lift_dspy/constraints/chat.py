@@ -1,0 +1,160 @@
+"""The Lark grammar (llguidance dialect) of DSPy's chat format.
+
+DSPy's ``ChatAdapter`` asks for::
+
+    [[ ## reasoning ## ]]
+    free text
+
+    [[ ## answer ## ]]
+    {"json": "for typed fields"}
+
+    [[ ## completed ## ]]
+
+The grammar fixes that layout: the headers are forced bytes (no tokens sampled for them), ``str``
+fields are free text that cannot contain a field header (so text can never inject ``[[ ## ... ## ]]``
+and end a field early), ``Literal``/``Enum`` fields are a choice of their raw values (what DSPy's
+parser reads), and every other type is ``%json{...}`` with the field's closed schema. Free text ends
+with a *suffix* lexeme: the next header is part of the lexeme, so it stops exactly there (a plain
+regex followed by the header never stops; see RECIPES.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+from dataclasses import dataclass
+from typing import Any, Literal, Union, get_args, get_origin
+
+import llguidance
+
+from lift_dspy.constraints.model import field_annotation
+from lift_dspy.constraints.schema import check_json_schema, finalize_schema, schema_for_annotation
+from lift_dspy.constraints.tools import ToolSpec
+
+__all__ = ["FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
+
+FieldKind = Literal["text", "choice", "json"]
+
+# Free text: anything that does not contain a field header opener.
+_SAFE_TEXT = r"SAFE_TEXT: /(?s:.*)/ & ~/(?s:.*)\[\[ ##(?s:.*)/"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one output field is written in the chat format.
+
+    Attributes:
+        name: The field name.
+        kind: ``text`` (raw free or pattern-bounded text), ``choice`` (one raw value of a
+            Literal/Enum) or ``json`` (one JSON value).
+        choices: For ``choice``: the raw texts and the Python values they stand for.
+        terminal: For constrained ``text``: the llguidance terminal expression.
+        schema: For ``json``: the finalized JSON Schema of the value.
+    """
+
+    name: str
+    kind: FieldKind
+    choices: tuple[tuple[str, Any], ...] = ()
+    terminal: str | None = None
+    schema: dict[str, Any] | None = None
+
+
+def header(name: str) -> str:
+    """The chat-format header line of a field."""
+    return f"[[ ## {name} ## ]]"
+
+
+def _lark_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _is_optional_str(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin not in (Union, types.UnionType):
+        return False
+    args = set(get_args(annotation))
+    return str in args and args <= {str, type(None)}
+
+
+def _choices(annotation: Any) -> tuple[tuple[str, Any], ...] | None:
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return tuple(
+            (m.value if isinstance(m.value, str) else json.dumps(m.value), m) for m in annotation
+        )
+    if get_origin(annotation) is Literal:
+        return tuple((v if isinstance(v, str) else json.dumps(v), v) for v in get_args(annotation))
+    return None
+
+
+def _text_terminal(info: Any) -> str | None:
+    """A terminal for a ``str`` field with length or pattern constraints, else None."""
+    if not info.metadata:
+        return None
+    schema = schema_for_annotation(field_annotation(info))
+    parts = []
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        # Chat text is the whole field value: the pattern must match all of it.
+        pattern = pattern.removeprefix("^").removesuffix("$")
+        parts.append(f"/{llguidance.regex_to_lark(pattern, 'dw')}/")
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None or high is not None:
+        parts.append(f"/(?s:.){{{low or 0},{'' if high is None else high}}}/")
+    if not parts:
+        return None
+    return " & ".join([*parts, "SAFE_TEXT"])
+
+
+def field_rule(name: str, info: Any, *, lenient: bool = False) -> FieldRule:
+    """Classify one output field for the chat format (and check its schema if it is JSON)."""
+    annotation = info.annotation if info.annotation is not None else str
+    if annotation is str or _is_optional_str(annotation):
+        return FieldRule(name, "text", terminal=_text_terminal(info))
+    choices = _choices(annotation)
+    if choices is not None:
+        return FieldRule(name, "choice", choices=choices)
+    schema = finalize_schema(schema_for_annotation(field_annotation(info)), lenient=lenient)
+    check_json_schema(schema, field=name)
+    return FieldRule(name, "json", schema=schema)
+
+
+def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
+    """The Lark grammar of a complete chat-format answer for ``rules`` (in order).
+
+    With ``tools`` (ReAct), the ``next_tool_name`` choice selects which tool's argument schema
+    ``next_tool_args`` must follow.
+    """
+    lines: list[str] = []
+    pieces: list[str] = [_lark_string(header(rules[0].name) + "\n")]
+    index = 0
+    while index < len(rules):
+        rule = rules[index]
+        paired = tools is not None and tools.dispatches(rules, index)
+        after = index + 2 if paired else index + 1
+        delimiter = "\n\n" + (header(rules[after].name) + "\n" if after < len(rules) else header("completed"))
+        rule_name = f"v{index}"
+        if paired and tools is not None:
+            args_header = _lark_string("\n\n" + header(rules[index + 1].name) + "\n")
+            branches = [
+                f"{_lark_string(tool)} {args_header} %json {json.dumps(schema)}"
+                for tool, schema in tools.tools
+            ]
+            lines.append(f"{rule_name}: " + "\n    | ".join(branches))
+            pieces += [rule_name, _lark_string(delimiter)]
+        elif rule.kind == "text":
+            terminal = "SAFE_TEXT"
+            if rule.terminal:
+                terminal = f"TEXT_{index}"
+                lines.append(f"{terminal}: {rule.terminal}")
+            lines.append(f"{rule_name}[suffix={_lark_string(delimiter)}]: {terminal}")
+            pieces.append(rule_name)
+        elif rule.kind == "choice":
+            lines.append(f"{rule_name}: " + " | ".join(_lark_string(text) for text, _ in rule.choices))
+            pieces += [rule_name, _lark_string(delimiter)]
+        else:
+            lines.append(f"{rule_name}: %json {json.dumps(rule.schema)}")
+            pieces += [rule_name, _lark_string(delimiter)]
+        index = after
+    body = [f"start: {' '.join(pieces)}", *lines, _SAFE_TEXT]
+    return "\n".join(body) + "\n"

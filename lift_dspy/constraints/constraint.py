@@ -1,0 +1,239 @@
+"""Signature (+ output format, + tools) -> one compiled, cached Constraint.
+
+A :class:`Constraint` knows three things about a signature: the ``structured_outputs`` payload
+vLLM enforces, the output model, and how to check an answer (fail closed: the text must be a
+sentence of the grammar that was sent *and* validate against the output model).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel
+
+from lift_dspy.constraints.chat import FieldRule, chat_grammar, field_rule, header
+from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
+from lift_dspy.constraints.model import output_fields, output_model
+from lift_dspy.constraints.schema import check_json_schema, finalize_schema
+from lift_dspy.constraints.tools import ARGS_FIELD, NAME_FIELD, ToolSpec, tool_spec
+from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
+
+__all__ = ["Constraint", "OutputFormat", "compile_constraint", "constraint_for", "format_for_adapter"]
+
+OutputFormat = Literal["chat", "json"]
+_HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A compiled constraint for one signature in one output format.
+
+    Attributes:
+        signature_name: The signature's class name (for messages and monitoring).
+        format: ``chat`` (DSPy ChatAdapter's ``[[ ## field ## ]]`` layout) or ``json``.
+        structured_outputs: The exact vLLM ``structured_outputs`` value. Treat as read-only.
+        model: The Pydantic output model answers are validated against.
+        rules: Per-field chat-format rules (empty for ``json``).
+    """
+
+    signature_name: str
+    format: OutputFormat
+    structured_outputs: dict[str, Any]
+    model: type[BaseModel]
+    rules: tuple[FieldRule, ...] = ()
+    matcher: GrammarMatcher = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    def validate(self, text: str, *, model_name: str | None = None) -> dict[str, Any]:
+        """Check an answer; return the validated output values by field name.
+
+        Raises:
+            ConstraintViolationError: the text is not a sentence of the constraint's grammar or
+                does not validate against the output model; ``field`` names the first bad field.
+        """
+        values = self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
+        try:
+            validated = self.model.model_validate(values)
+        except pydantic.ValidationError as exc:
+            error = exc.errors()[0]
+            loc = error.get("loc") or ()
+            raise ConstraintViolationError(
+                f"{error.get('msg', 'invalid value')} (at {'.'.join(map(str, loc)) or 'root'})",
+                raw_text=text,
+                field=str(loc[0]) if loc else None,
+                model=model_name,
+            ) from exc
+        mismatch = self.matcher.mismatch(text)
+        if mismatch is not None:
+            offset, reason = mismatch
+            raise ConstraintViolationError(
+                f"not accepted by the grammar that was sent: {reason}",
+                raw_text=text,
+                field=self._field_at(text, offset),
+                model=model_name,
+            )
+        return validated.model_dump(by_alias=True)
+
+    def _field_at(self, text: str, offset: int) -> str | None:
+        """The chat-format field whose section holds byte ``offset`` (None for JSON)."""
+        if self.format != "chat":
+            return None
+        prefix = text.encode("utf-8")[:offset].decode("utf-8", "ignore")
+        names = [name for name in _HEADER.findall(prefix) if name != "completed"]
+        return names[-1] if names else None
+
+    def _parse_chat(self, text: str, model_name: str | None) -> dict[str, Any]:
+        sections: dict[str | None, list[str]] = {}
+        current: str | None = None
+        for line in text.splitlines():
+            match = _HEADER.match(line.strip())
+            if match:
+                current = match.group(1)
+                if current in sections:
+                    raise ConstraintViolationError(
+                        "field header repeated", raw_text=text, field=current, model=model_name
+                    )
+                sections[current] = [line.strip()[match.end() :]]
+            else:
+                sections.setdefault(current, []).append(line)
+        values: dict[str, Any] = {}
+        for rule in self.rules:
+            if rule.name not in sections:
+                raise ConstraintViolationError(
+                    f"missing {header(rule.name)}", raw_text=text, field=rule.name, model=model_name
+                )
+            raw = "\n".join(sections[rule.name]).strip()
+            values[rule.name] = _chat_value(rule, raw, text, model_name)
+        if "completed" not in sections:
+            raise ConstraintViolationError(f"missing {header('completed')}", raw_text=text, model=model_name)
+        return values
+
+
+def _chat_value(rule: FieldRule, raw: str, text: str, model_name: str | None) -> Any:
+    if rule.kind == "text":
+        return raw
+    if rule.kind == "choice":
+        for option, value in rule.choices:
+            if raw == option:
+                return value
+        options = ", ".join(option for option, _ in rule.choices)
+        raise ConstraintViolationError(
+            f"{raw!r} is not one of: {options}", raw_text=text, field=rule.name, model=model_name
+        )
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ConstraintViolationError(
+            f"not valid JSON ({exc})", raw_text=text, field=rule.name, model=model_name
+        ) from exc
+
+
+def _parse_json(text: str, model_name: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConstraintViolationError(f"not valid JSON ({exc})", raw_text=text, model=model_name) from exc
+    if not isinstance(data, dict):
+        raise ConstraintViolationError("expected a JSON object", raw_text=text, model=model_name)
+    return data
+
+
+def format_for_adapter(adapter: Any) -> OutputFormat | None:
+    """The output format an adapter asks for: ``chat``, ``json``, or None if lift-dspy has no grammar.
+
+    ``None`` and ``dspy.ChatAdapter`` mean chat; ``dspy.JSONAdapter`` and its subclasses mean json.
+    Other ChatAdapter subclasses (XMLAdapter, ...) write formats lift-dspy does not model.
+    """
+    from dspy.adapters import ChatAdapter, JSONAdapter
+
+    if adapter is None or type(adapter) is ChatAdapter:
+        return "chat"
+    if isinstance(adapter, JSONAdapter):
+        return "json"
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_constraint(
+    signature: Any, fmt: OutputFormat, tools: ToolSpec | None = None, lenient: bool = False
+) -> Constraint:
+    """Compile (once per argument tuple) the constraint of ``signature`` in format ``fmt``.
+
+    Raises:
+        UnsupportedSchemaError: a field's type cannot be enforced (names the field and keyword).
+    """
+    fields = output_fields(signature)
+    if not fields:
+        raise UnsupportedSchemaError("the signature has no output fields", keyword="outputs")
+    if tools is not None and (NAME_FIELD not in fields or ARGS_FIELD not in fields):
+        tools = None
+    model = output_model(signature)
+    name = getattr(signature, "__name__", "Signature")
+    if fmt == "chat":
+        rules = tuple(field_rule(n, info, lenient=lenient) for n, info in fields.items())
+        lark = chat_grammar(list(rules), tools)
+        grammar = grammar_from_lark(lark)
+        error = compile_grammar(grammar)
+        if error:
+            raise UnsupportedSchemaError(f"llguidance rejected the chat grammar: {error.splitlines()[0]}")
+        return Constraint(name, "chat", {"grammar": lark}, model, rules, GrammarMatcher(grammar))
+    schema = finalize_schema(model.model_json_schema(), lenient=lenient)
+    if tools is not None:
+        schema = _dispatch_schema(schema, tools)
+    grammar = check_json_schema(schema)
+    return Constraint(name, "json", {"json": schema}, model, (), GrammarMatcher(grammar))
+
+
+def _dispatch_schema(schema: dict[str, Any], tools: ToolSpec) -> dict[str, Any]:
+    """One object variant per tool: ``next_tool_name`` const, ``next_tool_args`` by its schema."""
+    root = {key: schema[key] for key in ("$defs", "x-guidance") if key in schema}
+    body = {key: value for key, value in schema.items() if key not in ("$defs", "x-guidance", "title")}
+    variants = []
+    for tool, args in tools.tools:
+        variant = copy.deepcopy(body)
+        variant["properties"][NAME_FIELD] = {"const": tool}
+        variant["properties"][ARGS_FIELD] = {k: v for k, v in args.items() if k != "x-guidance"}
+        variants.append(variant)
+    return {**root, "anyOf": variants}
+
+
+def constraint_for(
+    signature: Any, adapter: Any = None, *, tools: Any = None, lenient: bool = False
+) -> dict[str, Any]:
+    """Exactly the ``structured_outputs`` payload GuidanceLM sends for ``signature``.
+
+    Args:
+        signature: A ``dspy.Signature`` class.
+        adapter: ``None``/``dspy.ChatAdapter()`` for the chat layout (a Lark grammar), or
+            ``dspy.JSONAdapter()`` for a JSON object (a JSON Schema).
+        tools: For ReAct-style signatures, ``{name: dspy.Tool}``: the tool name then selects the
+            argument schema.
+        lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
+            ``not``, ...) instead of raising; validation of the answer still enforces them.
+
+    Returns:
+        A fresh dict, ``{"grammar": lark}`` or ``{"json": schema}``, validated by llguidance.
+
+    Raises:
+        UnsupportedSchemaError: the signature or adapter cannot be constrained; the message names
+            the field and the JSON Schema keyword, and the fix.
+
+    Example:
+        >>> import dspy, lift_dspy
+        >>> sorted(lift_dspy.constraint_for(dspy.Signature("question -> answer: int")))
+        ['grammar']
+    """
+    fmt = format_for_adapter(adapter)
+    if fmt is None:
+        raise UnsupportedSchemaError(
+            f"{type(adapter).__name__} writes a layout lift-dspy has no grammar for; use "
+            "dspy.ChatAdapter() (the default) or dspy.JSONAdapter()",
+            keyword="adapter",
+        )
+    spec = tool_spec(tools, lenient=lenient) if tools else None
+    return copy.deepcopy(compile_constraint(signature, fmt, spec, lenient).structured_outputs)

@@ -1,0 +1,378 @@
+"""The DSPy engine: one constrained chat completion per call, sync and async.
+
+DSPy owns caching, retries, ``n`` fan-out, history and callbacks; an engine does one attempt.
+``complete`` and its async twin are thin shells over the same two pure steps:
+
+* :meth:`_EngineCore.plan` -- which signature is being run (the innermost ``dspy.Predict`` in
+  ``dspy.settings.caller_modules``; its enclosing ``dspy.ReAct`` supplies the tools), which format
+  (``response_format`` present -> JSON, else the configured adapter), the cached constraint, and
+  the exact payload.
+* :meth:`_EngineCore.finish` -- HTTP status and body -> a validated ``dspy.lm15.Response``, or a
+  typed error. Third-party exceptions are converted here and in :func:`_transport_error` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import dspy
+import httpx
+from dspy.lm15 import Message, Request, Response, TextPart, Usage, response_to_events
+from dspy.utils.exceptions import ContextWindowExceededError
+
+from lift_dspy.constraints import Constraint, compile_constraint, format_for_adapter, tool_spec
+from lift_dspy.constraints.chat import header
+from lift_dspy.errors import (
+    BackendError,
+    BackendServerError,
+    BackendUnavailableError,
+    TruncatedOutputError,
+)
+from lift_dspy.request import build_payload
+from lift_dspy.stats import Stats
+
+__all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_constraint"]
+
+logger = logging.getLogger(__name__)
+
+_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "content_filter": "content_filter"}
+_CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
+_warned: set[str] = set()
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Connection and constraint settings shared by the sync and async engines.
+
+    Attributes:
+        api_base: The server's OpenAI-compatible base URL (``http://host:8000/v1``), or None to
+            use lift-dspy's embedded local server (started on first use).
+        api_key: Bearer token, if the server wants one. Never logged, dumped or saved.
+        timeout: Seconds to wait for a response (connect is bounded separately to 10 s).
+        lenient: Let llguidance ignore JSON Schema keywords it does not implement.
+        constrain: False sends no constraint at all (a baseline; answers are not validated).
+        served_model: The model name to send instead of the LM's model string.
+    """
+
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 600.0
+    lenient: bool = False
+    constrain: bool = True
+    served_model: str | None = None
+
+    def public_state(self) -> dict[str, Any]:
+        """The settings that can be saved (everything but the key)."""
+        return {
+            "api_base": self.api_base,
+            "timeout": self.timeout,
+            "lenient": self.lenient,
+            "constrain": self.constrain,
+            "served_model": self.served_model,
+        }
+
+
+def active_constraint(request: Request, *, lenient: bool = False) -> Constraint | None:
+    """The constraint of the ``dspy.Predict`` being run, or None outside of one.
+
+    Raises:
+        UnsupportedSchemaError: the signature cannot be constrained.
+    """
+    stack = dspy.settings.caller_modules or []
+    predict = stack[-1] if stack and isinstance(stack[-1], dspy.Predict) else None
+    if predict is None:
+        return None
+    if request.config.response_format is not None:
+        fmt = "json"
+    else:
+        adapter = dspy.settings.adapter
+        fmt = format_for_adapter(adapter)
+        if fmt is None:
+            _warn_once(
+                type(adapter).__name__,
+                "%s writes a layout lift-dspy has no grammar for: calls through it are NOT constrained "
+                "or validated. Use dspy.ChatAdapter (default) or dspy.JSONAdapter.",
+            )
+            return None
+    signature = predict.signature
+    if not _prompt_mentions_outputs(request, signature, fmt):
+        _warn_once(
+            f"mismatch:{signature.__name__}",
+            "the prompt does not mention the output fields of %s: this call is NOT constrained",
+        )
+        return None
+    tools = None
+    if len(stack) >= 2 and isinstance(stack[-2], dspy.ReAct) and getattr(stack[-2], "react", None) is predict:
+        tools = tool_spec(stack[-2].tools, lenient=lenient)
+    return compile_constraint(signature, fmt, tools, lenient)
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message, key.split(":")[-1])
+
+
+def _prompt_mentions_outputs(request: Request, signature: Any, fmt: str) -> bool:
+    system = request.system if isinstance(request.system, str) else ""
+    if not system and request.messages:
+        system = request.messages[0].text or ""
+    names = signature.output_fields
+    if fmt == "chat":
+        return all(header(name) in system for name in names)
+    return all(name in system for name in names)
+
+
+def _transport_error(exc: Exception, url: str) -> BackendUnavailableError:
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendUnavailableError(f"no answer in time ({type(exc).__name__})", url=url)
+    return BackendUnavailableError(f"cannot reach the server ({type(exc).__name__}: {exc})", url=url)
+
+
+@dataclass
+class _Plan:
+    url: str
+    payload: dict[str, Any]
+    constraint: Constraint | None
+    started: float
+
+
+class _EngineCore:
+    """Everything but the HTTP call, shared by both engines."""
+
+    # Read by DSPy's adapters (dspy.clients.capabilities): JSONAdapter sends a response_format,
+    # which tells the engine to use the JSON form of the signature's constraint.
+    supports_response_schema = True
+    supports_function_calling = False
+    supports_reasoning = False
+    supported_params = frozenset(
+        {"temperature", "max_tokens", "top_p", "top_k", "stop", "seed", "response_format",
+         "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"}
+    )
+
+    def __init__(self, config: EngineConfig | None = None, *, stats: Stats | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.stats = stats or Stats()
+
+    # -- state (DSPy saves custom engines through these) --------------------------------------
+    def dump_state(self) -> dict[str, Any]:
+        """JSON-serializable settings without secrets (DSPy's custom-engine contract)."""
+        return self.config.public_state()
+
+    @classmethod
+    def load_state(cls, state: dict[str, Any]) -> _EngineCore:
+        """Rebuild from :meth:`dump_state` (the API key comes from ``LIFT_DSPY_API_KEY``)."""
+        import os
+
+        return cls(EngineConfig(**state, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _EngineCore:
+        # Copies share settings and statistics, never connection pools.
+        return type(self)(self.config, stats=self.stats)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        type(self).__init__(self, state["config"])
+
+    # -- the two pure steps --------------------------------------------------------------------
+    def _base_and_model(self, request: Request) -> tuple[str, str]:
+        if self.config.api_base is not None:
+            return self.config.api_base.rstrip("/"), self.config.served_model or request.model
+        from lift_dspy.server.default import default_server
+
+        server = default_server()
+        return server.api_base.rstrip("/"), server.model
+
+    def plan(self, request: Request) -> _Plan:
+        """Resolve the constraint and build the payload for one request."""
+        constraint = active_constraint(request, lenient=self.config.lenient) if self.config.constrain else None
+        base, model = self._base_and_model(request)
+        payload = build_payload(
+            request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
+        )
+        logger.debug(
+            "POST %s/chat/completions model=%s constraint=%s",
+            base,
+            model,
+            f"{constraint.signature_name}/{constraint.format}" if constraint else None,
+        )
+        return _Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter())
+
+    def headers(self) -> dict[str, str]:
+        """Request headers (the bearer token only when configured)."""
+        headers = {"Content-Type": "application/json", "User-Agent": "lift-dspy"}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+    def finish(self, plan: _Plan, status: int, body: bytes) -> Response:
+        """Turn the server's answer into a validated Response, or raise a typed error."""
+        try:
+            return self._finish(plan, status, body)
+        except Exception as exc:
+            self.stats.record_error(plan.constraint, type(exc).__name__, time.perf_counter() - plan.started)
+            raise
+
+    def _finish(self, plan: _Plan, status: int, body: bytes) -> Response:
+        text_body = body.decode("utf-8", "replace")
+        model = plan.payload["model"]
+        if status >= 400:
+            _raise_http_error(status, text_body, plan.url, model)
+        try:
+            data = _json(body)
+            choice = data["choices"][0]
+            text = choice["message"].get("content") or ""
+            reason = choice.get("finish_reason") or "stop"
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise BackendError(
+                f"malformed chat completion body: {text_body[:200]!r}", url=plan.url, status=status
+            ) from exc
+        if reason not in _FINISH:
+            raise BackendError(f"generation ended with finish_reason={reason!r}", url=plan.url, status=status)
+        usage = data.get("usage") or {}
+        constraint = plan.constraint
+        if constraint is not None:
+            if reason == "length":
+                raise TruncatedOutputError(
+                    raw_text=text, max_tokens=plan.payload.get("max_tokens"), model=model
+                )
+            constraint.validate(text, model_name=model)
+        self.stats.record_success(
+            constraint, time.perf_counter() - plan.started, usage.get("completion_tokens"), reason
+        )
+        return Response(
+            id=data.get("id"),
+            model=data.get("model") or model,
+            message=Message.assistant([TextPart(text)]),
+            finish_reason=_FINISH[reason],  # type: ignore[arg-type]
+            usage=Usage(
+                input_tokens=usage.get("prompt_tokens"),
+                output_tokens=usage.get("completion_tokens"),
+                total_tokens=usage.get("total_tokens"),
+            ),
+        )
+
+
+def _json(body: bytes) -> Any:
+    import json
+
+    return json.loads(body)
+
+
+def _raise_http_error(status: int, text: str, url: str, model: str) -> None:
+    message = text
+    try:
+        message = _json(text.encode()).get("error", {}).get("message", text) or text
+    except (ValueError, AttributeError):
+        pass
+    if status == 400 and any(marker in message.lower() for marker in _CONTEXT_MARKERS):
+        raise ContextWindowExceededError(model=model, message=f"{message[:300]} (POST {url})")
+    if status >= 500:
+        raise BackendServerError(f"server error {status}: {message[:300]}", url=url, status=status, body=text[:2000])
+    raise BackendError(f"HTTP {status}: {message[:500]}", url=url, status=status, body=text[:2000])
+
+
+class GuidanceEngine(_EngineCore):
+    """Synchronous engine over one pooled ``httpx.Client``."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        stats: Stats | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(config, stats=stats)
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    def _http(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                timeout = httpx.Timeout(self.config.timeout, connect=10.0)
+                limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+                self._client = httpx.Client(timeout=timeout, limits=limits, transport=self._transport)
+            return self._client
+
+    def complete(self, request: Request) -> Response:
+        """Run one constrained completion."""
+        plan = self.plan(request)
+        try:
+            reply = self._http().post(plan.url, json=plan.payload, headers=self.headers())
+        except httpx.HTTPError as exc:
+            self.stats.record_error(plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started)
+            raise _transport_error(exc, plan.url) from exc
+        return self.finish(plan, reply.status_code, reply.content)
+
+    def stream(self, request: Request) -> Iterator[Any]:
+        """Stream events of a completion that has already been validated."""
+        return response_to_events(self.complete(request))
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class AsyncGuidanceEngine(_EngineCore):
+    """Asynchronous engine; one ``httpx.AsyncClient`` per event loop."""
+
+    def __init__(
+        self,
+        config: EngineConfig | None = None,
+        *,
+        stats: Stats | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(config, stats=stats)
+        self._transport = transport
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+            timeout = httpx.Timeout(self.config.timeout, connect=10.0)
+            client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=self._transport)
+            self._clients[loop] = client
+        return client
+
+    async def complete(self, request: Request) -> Response:
+        """Run one constrained completion."""
+        if self.config.api_base is None:
+            # The first call may start the embedded server: keep the event loop free meanwhile.
+            plan = await asyncio.to_thread(self.plan, request)
+        else:
+            plan = self.plan(request)
+        try:
+            reply = await self._http().post(plan.url, json=plan.payload, headers=self.headers())
+        except httpx.HTTPError as exc:
+            self.stats.record_error(plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started)
+            raise _transport_error(exc, plan.url) from exc
+        return self.finish(plan, reply.status_code, reply.content)
+
+    async def stream(self, request: Request) -> AsyncIterator[Any]:
+        """Stream events of a completion that has already been validated."""
+        for event in response_to_events(await self.complete(request)):
+            yield event
+
+    async def aclose(self) -> None:
+        """Close this loop's connection pool."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+

@@ -1,0 +1,157 @@
+"""The lift-dspy exception tree.
+
+Every error is also a DSPy ``LMError``, so DSPy passes it through its engine boundary unchanged
+(anything else reaches users wrapped as ``LMUnexpectedError``) and ``except LiftDSPyError`` works
+around any DSPy call::
+
+    LiftDSPyError (dspy LMError)
+    ├── UnsupportedSchemaError       a signature/schema construct no constraint can express
+    ├── ConstraintViolationError     the server's answer does not conform (dropped constraint?)
+    │   └── TruncatedOutputError     finish_reason == "length": the answer was cut off
+    ├── BackendError                 the server answered with an HTTP error or a malformed body
+    │   └── BackendUnavailableError  the server could not be reached (also dspy LMTransportError)
+    └── ServerStartError             a managed vLLM server did not come up
+
+Each error carries structured facts (``field``, ``keyword``, ``raw_text``, ``url``, ``status``)
+and a message that says what to do next.
+"""
+
+from __future__ import annotations
+
+from dspy.utils.exceptions import LMError, LMServerError, LMTransportError
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailableError",
+    "ConstraintViolationError",
+    "LiftDSPyError",
+    "ServerStartError",
+    "TruncatedOutputError",
+    "UnsupportedSchemaError",
+]
+
+
+class LiftDSPyError(LMError):
+    """Base class of every lift-dspy error (and a DSPy ``LMError``)."""
+
+    default_code = "lift_dspy"
+
+
+class UnsupportedSchemaError(LiftDSPyError, ValueError):
+    """A construct that cannot become a grammar constraint.
+
+    Attributes:
+        field: Dotted path of the offending field (``"ir.params[].type"``), or None for the root.
+        keyword: The JSON Schema keyword (or Python type) that is not supported.
+    """
+
+    default_code = "unsupported_schema"
+
+    def __init__(self, message: str, *, field: str | None = None, keyword: str | None = None) -> None:
+        self.field = field
+        self.keyword = keyword
+        where = f"field {field!r}" if field else "the schema root"
+        what = f"keyword {keyword!r}" if keyword else "construct"
+        super().__init__(f"{what} at {where}: {message}")
+
+
+class ConstraintViolationError(LiftDSPyError):
+    """The server returned text that does not conform to the constraint that was sent.
+
+    With a real llguidance backend this cannot happen; it means the server dropped or ignored
+    the constraint (legacy ``guided_*`` fields, a different backend, a proxy in between).
+
+    Attributes:
+        raw_text: The complete text the server returned.
+        field: The first output field that failed, or None if the layout itself is wrong.
+        reason: What was wrong with it.
+    """
+
+    default_code = "constraint_violation"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        raw_text: str,
+        field: str | None = None,
+        model: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.raw_text = raw_text
+        self.field = field
+        self.reason = reason
+        where = f"field {field!r}" if field else "output layout"
+        hint = hint or (
+            "The server did not enforce the constraint. Check it with `lift-dspy doctor --api-base URL` "
+            "(vLLM >= 0.12 started with --structured-outputs-config '{\"backend\":\"guidance\"}')."
+        )
+        preview = raw_text if len(raw_text) <= 300 else raw_text[:300] + "..."
+        super().__init__(f"{where}: {reason}. {hint} Raw output: {preview!r}", model=model)
+
+
+class TruncatedOutputError(ConstraintViolationError):
+    """The generation stopped at ``max_tokens`` before the structure was complete."""
+
+    default_code = "truncated"
+
+    def __init__(self, *, raw_text: str, max_tokens: int | None, model: str | None = None) -> None:
+        self.max_tokens = max_tokens
+        limit = f"max_tokens={max_tokens}" if max_tokens else "the server's token limit"
+        super().__init__(
+            f"output stopped at {limit} (finish_reason='length')",
+            raw_text=raw_text,
+            model=model,
+            hint="Raise max_tokens, e.g. GuidanceLM(..., max_tokens=4096), or shorten the requested output.",
+        )
+
+
+class BackendError(LiftDSPyError):
+    """The server answered with an HTTP error or a body that is not a chat completion.
+
+    Attributes:
+        url: The endpoint that was called.
+        status: The HTTP status, when there was one.
+        body: The start of the response body.
+    """
+
+    default_code = "backend"
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, body: str = "") -> None:
+        self.url = url
+        self.body = body
+        super().__init__(f"{message} (POST {url})", status=status, provider="vllm")
+
+
+class BackendServerError(BackendError, LMServerError):
+    """HTTP 5xx from the server: transient, so DSPy retries it with backoff."""
+
+
+class BackendUnavailableError(BackendError, LMTransportError):
+    """The server could not be reached (connection refused, reset, timeout).
+
+    DSPy treats it as transient and retries it; after the retries it reaches the caller.
+    """
+
+    default_code = "backend_unavailable"
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(
+            f"{message}. Is a vLLM server running there? Start one with `lift-dspy serve --model smollm2` "
+            "or omit api_base to let lift-dspy start a local one",
+            url=url,
+        )
+
+
+class ServerStartError(LiftDSPyError):
+    """A managed vLLM server exited or did not answer in time.
+
+    Attributes:
+        log_path: The server log, whose tail is included in the message.
+    """
+
+    default_code = "server_start"
+
+    def __init__(self, message: str, *, log_path: str | None = None) -> None:
+        self.log_path = log_path
+        super().__init__(message)

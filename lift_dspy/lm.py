@@ -1,0 +1,125 @@
+"""GuidanceLM: the ``dspy.LM`` users configure."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dspy
+import httpx
+from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
+
+from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
+from lift_dspy.stats import Stats
+
+__all__ = ["GuidanceLM"]
+
+_ENV_BASE = "LIFT_DSPY_API_BASE"
+_ENV_KEY = "LIFT_DSPY_API_KEY"
+_ENV_DEFAULT_MODEL = "LIFT_DSPY_DEFAULT_MODEL"
+
+
+class GuidanceLM(dspy.LM):
+    """A ``dspy.LM`` whose every ``Predict`` call is grammar-constrained by vLLM's llguidance backend.
+
+    The active signature becomes the constraint: DSPy's chat layout as a Lark grammar (free text
+    for ``str``, ``%json{}`` for typed fields, choices for ``Literal``/``Enum``), or a closed JSON
+    Schema under ``dspy.JSONAdapter``. Every answer is checked against that same grammar and the
+    signature's output model before DSPy sees it (:class:`~lift_dspy.ConstraintViolationError`,
+    :class:`~lift_dspy.TruncatedOutputError` otherwise).
+
+    Args:
+        model: The model name the vLLM server serves. ``None`` with no ``api_base`` uses the
+            embedded default: a local vLLM with the bundled SmolLM2-135M-Instruct, started on
+            first use and shared by every LM in the process.
+        api_base: The server's OpenAI-compatible base URL, e.g. ``http://localhost:8000/v1``.
+            Defaults to ``$LIFT_DSPY_API_BASE``.
+        api_key: Bearer token if the server requires one (defaults to ``$LIFT_DSPY_API_KEY``).
+            Never saved, dumped, logged or kept in history.
+        timeout: Seconds to wait for one completion.
+        lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
+            ``not``, ...) instead of raising :class:`~lift_dspy.UnsupportedSchemaError`.
+        constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
+        transport: An ``httpx`` transport for the sync engine (tests, proxies, custom TLS).
+        async_transport: The same for the async engine.
+        **lm_kwargs: Anything ``dspy.LM`` takes: ``temperature``, ``max_tokens``, ``cache``,
+            ``num_retries``, ``callbacks``, ...
+
+    Example:
+        >>> import dspy, lift_dspy
+        >>> lm = lift_dspy.GuidanceLM("smollm2", api_base="http://127.0.0.1:8000/v1")
+        >>> dspy.configure(lm=lm)
+        >>> # dspy.Predict("question -> answer: int")(question="2+2?").answer  -> always an int
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 600.0,
+        lenient: bool = False,
+        constrain: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        **lm_kwargs: Any,
+    ) -> None:
+        for name in ("engine", "async_engine"):
+            lm_kwargs.pop(name, None)  # rebuilt from our own settings (load_state passes them)
+        api_base = api_base or os.environ.get(_ENV_BASE) or None
+        if model is None and api_base is not None:
+            raise ValueError(
+                f"GuidanceLM(api_base={api_base!r}) needs the served model name, e.g. "
+                f"GuidanceLM('Qwen/Qwen2.5-Coder-7B-Instruct', api_base={api_base!r}); "
+                "`lift-dspy doctor --api-base URL` lists the models a server serves"
+            )
+        if model is None:
+            model = os.environ.get(_ENV_DEFAULT_MODEL, "smollm2")
+        if api_base is not None and not api_base.startswith(("http://", "https://")):
+            raise ValueError(f"api_base must be an http(s) URL like http://localhost:8000/v1, got {api_base!r}")
+        config = EngineConfig(
+            api_base=api_base,
+            api_key=api_key or os.environ.get(_ENV_KEY) or None,
+            timeout=timeout,
+            lenient=lenient,
+            constrain=constrain,
+        )
+        self.stats_collector = Stats()
+        super().__init__(
+            model,
+            engine=GuidanceEngine(config, stats=self.stats_collector, transport=transport),
+            async_engine=AsyncGuidanceEngine(config, stats=self.stats_collector, transport=async_transport),
+            **lm_kwargs,
+        )
+
+    @property
+    def config(self) -> EngineConfig:
+        """The connection and constraint settings."""
+        return self._engine_spec.config  # type: ignore[no-any-return]
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Success rate, violations, truncations, latency P50/P95/P99 and tokens, per signature."""
+        return self.stats_collector.summary()
+
+    def dump_state(self) -> dict[str, Any]:
+        """Settings to rebuild this LM; never the API key."""
+        state = BaseLM.dump_state(self)
+        public = self.config.public_state()
+        state.update(
+            api_base=public["api_base"],
+            timeout=public["timeout"],
+            lenient=public["lenient"],
+            constrain=public["constrain"],
+        )
+        return state
+
+    @classmethod
+    def load_state(cls, state: dict[str, Any], *, allow_custom_lm_class: bool = False) -> GuidanceLM:
+        """Rebuild from :meth:`dump_state` (the key comes from ``$LIFT_DSPY_API_KEY``)."""
+        state = {key: value for key, value in state.items() if key != LM_CLASS_STATE_KEY}
+        return cls(**state)
+
+    def __repr__(self) -> str:
+        where = self.config.api_base or "embedded local vLLM"
+        return f"GuidanceLM(model={self.model!r}, api_base={where!r})"

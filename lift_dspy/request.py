@@ -1,0 +1,137 @@
+"""A DSPy ``lm15.Request`` + a constraint -> the exact vLLM chat-completions payload. Pure.
+
+The constraint travels as ``structured_outputs`` (vLLM >= 0.12). The legacy ``guided_*`` fields
+are refused: vLLM answers them with HTTP 200 and an *unconstrained* output.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from dspy.lm15 import Request
+
+from lift_dspy.errors import UnsupportedSchemaError
+
+__all__ = ["LEGACY_FIELDS", "build_payload", "openai_messages", "openai_response_format"]
+
+LEGACY_FIELDS = frozenset(
+    {
+        "guided_json",
+        "guided_regex",
+        "guided_choice",
+        "guided_grammar",
+        "guided_decoding_backend",
+        "guided_whitespace_pattern",
+        "guided_json_object",
+    }
+)
+_SAMPLING = ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty")
+
+
+def _part_content(part: Any) -> dict[str, Any]:
+    kind = getattr(part, "type", None)
+    if kind in ("text", "thinking"):
+        return {"type": "text", "text": part.text}
+    if kind == "image":
+        if part.url:
+            url = part.url
+        elif part.data:
+            data = part.data if isinstance(part.data, str) else base64.b64encode(part.data).decode()
+            url = f"data:{part.media_type};base64,{data}"
+        else:
+            raise UnsupportedSchemaError("an image part needs url= or data=", keyword="image")
+        return {"type": "image_url", "image_url": {"url": url}}
+    raise UnsupportedSchemaError(
+        f"message part of type {kind!r} cannot be sent to a vLLM chat endpoint by lift-dspy; "
+        "send text or images",
+        keyword=str(kind),
+    )
+
+
+def _content(parts: tuple[Any, ...]) -> str | list[dict[str, Any]]:
+    if all(getattr(part, "type", None) == "text" for part in parts):
+        return "".join(part.text for part in parts)
+    return [_part_content(part) for part in parts]
+
+
+def openai_messages(request: Request) -> list[dict[str, Any]]:
+    """The request's system prompt and messages in OpenAI chat form."""
+    messages: list[dict[str, Any]] = []
+    if request.system is not None:
+        system = request.system if isinstance(request.system, str) else _content(request.system)
+        messages.append({"role": "system", "content": system})
+    for message in request.messages:
+        role = "system" if message.role == "developer" else message.role
+        messages.append({"role": role, "content": _content(message.parts)})
+    return messages
+
+
+def openai_response_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """DSPy's flat ``{"type": "json_schema", "schema": ...}`` in OpenAI's nested shape."""
+    if response_format.get("type") == "json_schema" and "json_schema" not in response_format:
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": response_format.get("name", "response"),
+                "schema": response_format.get("schema", {}),
+                "strict": response_format.get("strict", True),
+            },
+        }
+    return dict(response_format)
+
+
+def build_payload(
+    request: Request,
+    *,
+    model: str,
+    structured_outputs: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/chat/completions`` for one completion.
+
+    Args:
+        request: The canonical DSPy request (messages, system prompt, generation config).
+        model: The model name the server serves.
+        structured_outputs: The constraint (``{"grammar": ...}``, ``{"json": ...}``, ...) or None
+            for an unconstrained call. It is referenced, not copied: callers must not mutate it.
+
+    Raises:
+        UnsupportedSchemaError: tools, a legacy ``guided_*`` field, or a part vLLM cannot take.
+    """
+    if request.tools:
+        raise UnsupportedSchemaError(
+            "native tool calling is not used by lift-dspy (tools are constrained as fields); "
+            "use dspy.ReAct or a signature output instead",
+            keyword="tools",
+        )
+    config = request.config
+    payload: dict[str, Any] = {"model": model, "messages": openai_messages(request)}
+    if config.max_tokens is not None:
+        payload["max_tokens"] = config.max_tokens
+    for name in _SAMPLING:
+        value = getattr(config, name)
+        if value is not None:
+            payload[name] = value
+    if config.stop:
+        payload["stop"] = list(config.stop)
+    if config.logprobs is not None:
+        payload["logprobs"] = True
+        if config.logprobs > 0:
+            payload["top_logprobs"] = config.logprobs
+    extensions = dict(config.extensions or {})
+    legacy = sorted(LEGACY_FIELDS.intersection(extensions))
+    if legacy:
+        raise UnsupportedSchemaError(
+            f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output); lift-dspy builds the "
+            "constraint from the signature, or pass structured_outputs={...} explicitly",
+            keyword=legacy[0],
+        )
+    if structured_outputs is not None:
+        extensions.pop("structured_outputs", None)
+        extensions.pop("response_format", None)
+        payload["structured_outputs"] = structured_outputs
+    elif config.response_format is not None:
+        payload["response_format"] = openai_response_format(config.response_format)
+    payload.update(extensions)
+    return payload
