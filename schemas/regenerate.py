@@ -61,7 +61,7 @@ def render_model(schema_path: Path) -> str:
         class_name=schema.get("title"),
         disable_timestamp=True,
         extra_fields="forbid",
-        enum_field_as_literal="all",
+        enum_field_as_literal=dcg.LiteralType.All,
         use_standard_collections=True,
         use_union_operator=True,
         target_python_version=dcg.PythonVersion.PY_311,
