@@ -95,9 +95,12 @@ def _text_terminal(info: Any) -> str | None:
     parts = []
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
-        # Chat text is the whole field value: the pattern must match all of it.
-        pattern = pattern.removeprefix("^").removesuffix("$")
-        parts.append(f"/{llguidance.regex_to_lark(pattern, 'dw')}/")
+        # JSON Schema (and Pydantic) patterns search; chat text is the whole value, so an
+        # unanchored end may be followed (or preceded) by any text.
+        head = "" if pattern.startswith("^") else "(?s:.*)"
+        tail = "" if pattern.endswith("$") and not pattern.endswith("\\$") else "(?s:.*)"
+        inner = pattern.removeprefix("^").removesuffix("$") if tail == "" else pattern.removeprefix("^")
+        parts.append(f"/{head}(?:{llguidance.regex_to_lark(inner, 'dw')}){tail}/")
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low is not None or high is not None:
         parts.append(f"/(?s:.){{{low or 0},{'' if high is None else high}}}/")
@@ -156,5 +159,6 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
             lines.append(f"{rule_name}: %json {json.dumps(rule.schema)}")
             pieces += [rule_name, _lark_string(delimiter)]
         index = after
-    body = [f"start: {' '.join(pieces)}", *lines, _SAFE_TEXT]
+    # DSPy renders its own demos with a final newline after the completed marker: allow it.
+    body = [f"start: {' '.join(pieces)} \"\\n\"?", *lines, _SAFE_TEXT]
     return "\n".join(body) + "\n"

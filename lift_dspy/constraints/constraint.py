@@ -79,6 +79,28 @@ class Constraint:
             )
         return validated.model_dump(by_alias=True)
 
+    def render(self, values: dict[str, Any]) -> str:
+        """The canonical text of an answer: what the grammar accepts and DSPy's adapter parses.
+
+        Args:
+            values: Output values by field name (Python objects, e.g. a model instance, a date).
+        """
+        dumped = self.model.model_validate(values).model_dump(mode="json", by_alias=True)
+        if self.format == "json":
+            return json.dumps(dumped, ensure_ascii=False)
+        sections = []
+        for rule in self.rules:
+            value = dumped[rule.name]
+            if rule.kind == "text":
+                text = str(value)
+            elif rule.kind == "choice":
+                raw = values[rule.name]
+                text = next(option for option, member in rule.choices if member == raw or option == value)
+            else:
+                text = json.dumps(value, ensure_ascii=False)
+            sections.append(f"{header(rule.name)}\n{text}")
+        return "\n\n".join([*sections, header("completed")])
+
     def _field_at(self, text: str, offset: int) -> str | None:
         """The chat-format field whose section holds byte ``offset`` (None for JSON)."""
         if self.format != "chat":

@@ -390,7 +390,7 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
 _MISSING_RESOURCE = re.compile(r"Resource '([^']*)' is not present")
-_CIRCULAR = re.compile(r"circular references with sibling keys")
+_CIRCULAR = re.compile(r"circular references with sibling keys are not supported: (\S+)")
 _REGEX = re.compile(r"regex parse error:[ \t]*\n[ \t]*(.*)\n")
 _NOT_DISJOINT = re.compile(r"patternProperty regexes /(.*)/ and /(.*)/ are not disjoint")
 _REMOTE_REF = re.compile(r"remote \$ref is disabled: (\S+)")
@@ -436,18 +436,17 @@ def _grammar_error(schema: dict[str, Any], error: str, *, lenient: bool) -> Unsu
     elif match := _NOT_DISJOINT.search(error):
         keyword, regex = "patternProperties", match.group(1)
         predicate = lambda node: regex in (node.get("patternProperties") or {})  # noqa: E731
-    elif match := _REGEX.search(error):
-        regex = match.group(1).strip()
+    elif _REGEX.search(error):
         keyword = "pattern"
-        predicate = lambda node: node.get("pattern") == regex or regex in (  # noqa: E731
-            node.get("patternProperties") or {}
-        )
+        predicate = _has_bad_regex
     elif match := _MISSING_RESOURCE.search(error):
         keyword, uri = "$ref", match.group(1)
         predicate = lambda node: _ref_names(node.get("$ref"), uri)  # noqa: E731
-    elif _CIRCULAR.search(error):
-        keyword = "$ref"
-        predicate = lambda node: "$ref" in node and bool(set(node) - _ANNOTATIONS - {"$ref"})  # noqa: E731
+    elif match := _CIRCULAR.search(error):
+        keyword, fragment = "$ref", "#" + match.group(1).partition("#")[2]
+        predicate = lambda node: (  # noqa: E731
+            str(node.get("$ref", "")).endswith(fragment) and len(node) > 1
+        )
     else:
         keyword, predicate = None, lambda node: False  # noqa: E731
     if keyword == "minProperties" and (located := _locate(schema, predicate, hint)) is not None:
@@ -463,6 +462,22 @@ def _grammar_error(schema: dict[str, Any], error: str, *, lenient: bool) -> Unsu
     return UnsupportedSchemaError(
         f"llguidance cannot enforce it ({first_line}). Fix: {fix}{relax}", field=field, keyword=keyword
     )
+
+
+def _has_bad_regex(node: dict[str, Any]) -> bool:
+    """Whether a ``pattern`` or ``patternProperties`` regex of ``node`` fails in llguidance alone."""
+    regexes = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), dict):
+        regexes.extend(node["patternProperties"])
+    for regex in regexes:
+        probe = json.dumps({"type": "string", "pattern": regex})
+        try:
+            grammar = llguidance.LLMatcher.grammar_from_json_schema(probe)
+            if llguidance.LLMatcher.validate_grammar(grammar, _byte_tokenizer()):
+                return True
+        except ValueError:
+            return True
+    return False
 
 
 def _ref_names(ref: Any, uri: str) -> bool:

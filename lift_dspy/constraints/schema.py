@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from lift_dspy.constraints.check import compile_grammar, grammar_from_json_schema
 from lift_dspy.errors import UnsupportedSchemaError
 
-__all__ = ["check_json_schema", "closed_schema", "finalize_schema", "schema_for_annotation"]
+__all__ = ["JSON_OPTIONS", "check_json_schema", "closed_schema", "finalize_schema", "schema_for_annotation"]
 
 _FIXES = {
     "uniqueItems": "use list[...] instead of set[...] (uniqueness is then checked by validation only)",
@@ -35,6 +35,9 @@ _FIXES = {
     "format": "use a plain string (optionally with a pattern) or a supported format "
     "(date, date-time, time, duration, email, uri, uuid, ipv4, ipv6, hostname)",
 }
+# Exactly the separators of ``json.dumps`` (DSPy's rendering of demos and inputs), and no other
+# whitespace: the prompt's examples and the forced format agree, and nothing is left to loop on.
+JSON_OPTIONS: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
 
@@ -71,12 +74,12 @@ def _close(node: Any) -> None:
 
 
 def finalize_schema(schema: dict[str, Any], *, lenient: bool = False) -> dict[str, Any]:
-    """Close ``schema`` and put lift-dspy's compact-whitespace options at its root.
+    """Close ``schema`` and put lift-dspy's whitespace options (:data:`JSON_OPTIONS`) at its root.
 
     Options the schema already carries in ``x-guidance`` win over ours.
     """
     result = closed_schema(schema)
-    options: dict[str, Any] = {"whitespace_flexible": False}
+    options: dict[str, Any] = dict(JSON_OPTIONS)
     if lenient:
         options["lenient"] = True
     options.update(result.get("x-guidance") or {})

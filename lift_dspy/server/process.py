@@ -210,7 +210,8 @@ def start_server(
         served_name: Model name for requests; default ``"smollm2"``/``"tiny"``/directory name.
         device: ``"cpu"`` or ``"gpu"``; detected by default (see `detect_device`).
         python: Interpreter that has vLLM; default ``$LIFT_DSPY_VLLM_PYTHON`` or this one.
-        launcher: Replaces ``python -m vllm.entrypoints.openai.api_server`` (wrappers, tests).
+        launcher: Replaces ``python -m vllm.entrypoints.openai.api_server`` (wrappers, tests);
+            default ``$LIFT_DSPY_VLLM_LAUNCHER`` (split like a shell command) if set.
 
     Raises:
         ValueError: Unknown backend or model name.
@@ -218,6 +219,8 @@ def start_server(
     """
     _check_backend(backend)
     python = python or os.environ.get("LIFT_DSPY_VLLM_PYTHON") or sys.executable
+    if launcher is None and os.environ.get("LIFT_DSPY_VLLM_LAUNCHER"):
+        launcher = shlex.split(os.environ["LIFT_DSPY_VLLM_LAUNCHER"])
     if launcher is None:
         probe = _probe(python)
         if not probe.get("vllm"):
