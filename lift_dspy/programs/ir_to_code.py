@@ -1,0 +1,231 @@
+"""IRToCode: request -> IR -> code in TypeScript, Rust, Go and Java that the real compilers accept.
+
+For each language the module asks for an implementation object, assembles it into a source file,
+compiles it (never runs it) and, while the compiler rejects it, feeds the diagnostics back through
+a repair signature, up to ``max_repairs`` times. Languages run concurrently, so a vLLM server can
+batch their requests.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import dspy
+from dspy.utils.exceptions import AdapterParseError, LMError
+from pydantic import BaseModel, ValidationError
+
+from lift_dspy.programs.assemble import assemble
+from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, check
+from lift_dspy.schemas import LANGUAGES, FunctionIR, Language
+from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
+
+__all__ = ["Attempt", "IRToCode", "LanguageResult", "numbered", "trim_diagnostics"]
+
+logger = logging.getLogger(__name__)
+
+Checker = Callable[[Language, str], CompileResult]
+"""A compile check: ``(language, source) -> CompileResult`` (``toolchains.check`` by default)."""
+
+# Errors that end one language's attempt without stopping the others: the LM call failed, the
+# answer did not parse, or the object does not fit the schema.
+_RECOVERABLE = (LMError, AdapterParseError, ValidationError, ValueError)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One compile of one source: the first try or a repair."""
+
+    source: str
+    ok: bool
+    diagnostics: str
+    seconds: float
+
+
+@dataclass
+class LanguageResult:
+    """What happened for one language.
+
+    Attributes:
+        language: The target language.
+        source: The last assembled source ("" if no implementation was produced).
+        ok: True if it compiles, False if not, None if it could not be checked (no toolchain) or
+            no implementation was produced (see ``error``).
+        diagnostics: The last compiler output, or the reason it was not checked.
+        repairs: Repair rounds used.
+        implementation: The last implementation object.
+        attempts: Every compile, in order.
+        tool: The compiler and its version, e.g. ``"rustc 1.95.0 (...)"``.
+        error: Why generation stopped early, if it did.
+    """
+
+    language: Language
+    source: str = ""
+    ok: bool | None = None
+    diagnostics: str = ""
+    repairs: int = 0
+    implementation: BaseModel | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    tool: str = ""
+    error: str | None = None
+
+
+def numbered(source: str) -> str:
+    """The source with right-aligned line numbers, so diagnostics' line numbers can be matched."""
+    lines = source.splitlines()
+    width = len(str(len(lines)))
+    return "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(lines, 1))
+
+
+_NOISE = re.compile(
+    r"^(error: aborting due to .*|Some errors have detailed explanations.*|"
+    r"For more information about (this|an) error.*|# lift/generated|\d+ errors?)$"
+)
+
+
+def trim_diagnostics(text: str, limit: int = 1500) -> str:
+    """Compiler output without summary lines, cut to ``limit`` characters (first errors first)."""
+    text = "\n".join(line for line in text.splitlines() if not _NOISE.match(line.strip())).strip()
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f"\n... ({len(text) - limit} more characters)"
+
+
+def _as_ir(value: FunctionIR | Mapping[str, Any] | BaseModel) -> FunctionIR:
+    if isinstance(value, FunctionIR):
+        return value
+    data = value.model_dump() if isinstance(value, BaseModel) else dict(value)
+    return FunctionIR.model_validate(data)
+
+
+class IRToCode(dspy.Module):
+    """Turn a function request into compiling code in several languages, repairing from diagnostics.
+
+    Args:
+        languages: Default target languages (any of typescript, rust, go, java).
+        max_repairs: Repair rounds per language after the first compile fails.
+        checker: The compile check; defaults to the real toolchains.
+        num_threads: Languages processed at the same time (1 = one after another).
+
+    Example:
+        >>> import dspy, lift_dspy
+        >>> from lift_dspy.programs import IRToCode
+        >>> dspy.configure(lm=lift_dspy.GuidanceLM())  # doctest: +SKIP
+        >>> out = IRToCode(languages=["rust"])(request="clamp an integer to a range")  # doctest: +SKIP
+        >>> out.results["rust"].ok  # doctest: +SKIP
+        True
+    """
+
+    def __init__(
+        self,
+        languages: Iterable[Language] = LANGUAGES,
+        *,
+        max_repairs: int = 2,
+        checker: Checker | None = None,
+        num_threads: int = 4,
+    ) -> None:
+        super().__init__()
+        if max_repairs < 0:
+            raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
+        self.languages: tuple[Language, ...] = tuple(languages)
+        for lang in self.languages:
+            if lang not in LANGUAGES:
+                raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+        self.max_repairs = max_repairs
+        self.checker: Checker = checker or check
+        self.num_threads = max(1, num_threads)
+        self.nl_to_ir = dspy.Predict(NLToIR)
+        self.generate = {lang: dspy.Predict(ir_to_code_signature(lang)) for lang in LANGUAGES}
+        self.repair = {lang: dspy.Predict(repair_signature(lang)) for lang in LANGUAGES}
+
+    def forward(
+        self,
+        request: str | None = None,
+        *,
+        ir: FunctionIR | Mapping[str, Any] | None = None,
+        languages: Iterable[Language] | None = None,
+    ) -> dspy.Prediction:
+        """Run the pipeline.
+
+        Args:
+            request: The natural-language request; ignored when ``ir`` is given.
+            ir: An IR to implement directly (skips the request -> IR step).
+            languages: Override the constructor's languages for this call.
+
+        Returns:
+            ``dspy.Prediction(ir=FunctionIR, results={language: LanguageResult}, ok=bool)``;
+            ``ok`` is True when every language compiled.
+
+        Raises:
+            ValueError: Neither ``request`` nor ``ir`` was given, or an unknown language.
+        """
+        if ir is None:
+            if not request:
+                raise ValueError("IRToCode needs a request (text) or an ir")
+            ir_value = _as_ir(self.nl_to_ir(request=request).ir)
+        else:
+            ir_value = _as_ir(ir)
+        langs = tuple(languages) if languages is not None else self.languages
+        for lang in langs:
+            if lang not in LANGUAGES:
+                raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+
+        if self.num_threads == 1 or len(langs) == 1:
+            done = [self._one_language(lang, ir_value) for lang in langs]
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.num_threads, len(langs))) as pool:
+                # Each task runs in a copy of this context, so DSPy's settings (lm, adapter,
+                # caller stack) reach the worker threads without leaking between languages.
+                futures = [
+                    pool.submit(contextvars.copy_context().run, self._one_language, lang, ir_value)
+                    for lang in langs
+                ]
+                done = [f.result() for f in futures]
+        results = {r.language: r for r in done}
+        return dspy.Prediction(ir=ir_value, results=results, ok=all(r.ok for r in done))
+
+    def _compile(self, result: LanguageResult, implementation: BaseModel) -> bool:
+        """Assemble and check one implementation; record it. Returns True when repairs may help."""
+        result.implementation = implementation
+        result.source = assemble(result.language, implementation)
+        try:
+            verdict = self.checker(result.language, result.source)
+        except ToolchainMissingError as exc:
+            result.ok, result.diagnostics = None, str(exc)
+            return False
+        result.ok, result.diagnostics = verdict.ok, verdict.diagnostics
+        result.tool = f"{verdict.tool} {verdict.version}".strip()
+        result.attempts.append(Attempt(result.source, verdict.ok, verdict.diagnostics, verdict.seconds))
+        logger.debug("%s: compile ok=%s (attempt %d)", result.language, verdict.ok, len(result.attempts))
+        return not verdict.ok and not verdict.timed_out
+
+    def _one_language(self, language: Language, ir: FunctionIR) -> LanguageResult:
+        result = LanguageResult(language=language)
+        try:
+            implementation = self.generate[language](ir=ir).implementation
+            retry = self._compile(result, implementation)
+        except _RECOVERABLE as exc:
+            result.error = f"generation failed: {type(exc).__name__}: {exc}"
+            logger.info("%s: %s", language, result.error)
+            return result
+        while retry and result.repairs < self.max_repairs:
+            result.repairs += 1
+            try:
+                fixed = self.repair[language](
+                    language=language,
+                    ir=ir,
+                    previous=result.implementation,
+                    source=numbered(result.source),
+                    diagnostics=trim_diagnostics(result.diagnostics),
+                ).implementation
+                retry = self._compile(result, fixed)
+            except _RECOVERABLE as exc:
+                result.error = f"repair {result.repairs} failed: {type(exc).__name__}: {exc}"
+                logger.info("%s: %s", language, result.error)
+                break
+        return result
