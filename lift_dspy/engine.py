@@ -14,6 +14,7 @@ DSPy owns caching, retries, ``n`` fan-out, history and callbacks; an engine does
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ import httpx
 from dspy.lm15 import Message, Request, Response, TextPart, Usage, response_to_events
 from dspy.utils.exceptions import ContextWindowExceededError
 
-from lift_dspy.constraints import Constraint, compile_constraint, format_for_adapter, tool_spec
+from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
 from lift_dspy.constraints.chat import header
 from lift_dspy.errors import (
     BackendError,
@@ -89,6 +90,7 @@ def active_constraint(request: Request, *, lenient: bool = False) -> Constraint 
     predict = stack[-1] if stack and isinstance(stack[-1], dspy.Predict) else None
     if predict is None:
         return None
+    fmt: OutputFormat | None
     if request.config.response_format is not None:
         fmt = "json"
     else:
@@ -153,8 +155,19 @@ class _EngineCore:
     supports_function_calling = False
     supports_reasoning = False
     supported_params = frozenset(
-        {"temperature", "max_tokens", "top_p", "top_k", "stop", "seed", "response_format",
-         "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"}
+        {
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "top_k",
+            "stop",
+            "seed",
+            "response_format",
+            "frequency_penalty",
+            "presence_penalty",
+            "logprobs",
+            "top_logprobs",
+        }
     )
 
     def __init__(self, config: EngineConfig | None = None, *, stats: Stats | None = None) -> None:
@@ -194,7 +207,9 @@ class _EngineCore:
 
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""
-        constraint = active_constraint(request, lenient=self.config.lenient) if self.config.constrain else None
+        constraint = (
+            active_constraint(request, lenient=self.config.lenient) if self.config.constrain else None
+        )
         base, model = self._base_and_model(request)
         payload = build_payload(
             request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
@@ -253,7 +268,7 @@ class _EngineCore:
             id=data.get("id"),
             model=data.get("model") or model,
             message=Message.assistant([TextPart(text)]),
-            finish_reason=_FINISH[reason],  # type: ignore[arg-type]
+            finish_reason=_FINISH[reason],
             usage=Usage(
                 input_tokens=usage.get("prompt_tokens"),
                 output_tokens=usage.get("completion_tokens"),
@@ -270,14 +285,14 @@ def _json(body: bytes) -> Any:
 
 def _raise_http_error(status: int, text: str, url: str, model: str) -> None:
     message = text
-    try:
+    with contextlib.suppress(ValueError, AttributeError):
         message = _json(text.encode()).get("error", {}).get("message", text) or text
-    except (ValueError, AttributeError):
-        pass
     if status == 400 and any(marker in message.lower() for marker in _CONTEXT_MARKERS):
         raise ContextWindowExceededError(model=model, message=f"{message[:300]} (POST {url})")
     if status >= 500:
-        raise BackendServerError(f"server error {status}: {message[:300]}", url=url, status=status, body=text[:2000])
+        raise BackendServerError(
+            f"server error {status}: {message[:300]}", url=url, status=status, body=text[:2000]
+        )
     raise BackendError(f"HTTP {status}: {message[:500]}", url=url, status=status, body=text[:2000])
 
 
@@ -310,7 +325,9 @@ class GuidanceEngine(_EngineCore):
         try:
             reply = self._http().post(plan.url, json=plan.payload, headers=self.headers())
         except httpx.HTTPError as exc:
-            self.stats.record_error(plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started)
+            self.stats.record_error(
+                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
+            )
             raise _transport_error(exc, plan.url) from exc
         return self.finish(plan, reply.status_code, reply.content)
 
@@ -361,7 +378,9 @@ class AsyncGuidanceEngine(_EngineCore):
         try:
             reply = await self._http().post(plan.url, json=plan.payload, headers=self.headers())
         except httpx.HTTPError as exc:
-            self.stats.record_error(plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started)
+            self.stats.record_error(
+                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
+            )
             raise _transport_error(exc, plan.url) from exc
         return self.finish(plan, reply.status_code, reply.content)
 
@@ -375,4 +394,3 @@ class AsyncGuidanceEngine(_EngineCore):
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
-

@@ -84,7 +84,7 @@ class ConstraintViolationError(LiftDSPyError):
         where = f"field {field!r}" if field else "output layout"
         hint = hint or (
             "The server did not enforce the constraint. Check it with `lift-dspy doctor --api-base URL` "
-            "(vLLM >= 0.12 started with --structured-outputs-config '{\"backend\":\"guidance\"}')."
+            '(vLLM >= 0.12 started with --structured-outputs-config \'{"backend":"guidance"}\').'
         )
         preview = raw_text if len(raw_text) <= 300 else raw_text[:300] + "..."
         super().__init__(f"{where}: {reason}. {hint} Raw output: {preview!r}", model=model)

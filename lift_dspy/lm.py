@@ -10,6 +10,8 @@ import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
+from lift_dspy.errors import UnsupportedSchemaError
+from lift_dspy.request import LEGACY_FIELDS
 from lift_dspy.stats import Stats
 
 __all__ = ["GuidanceLM"]
@@ -67,6 +69,13 @@ class GuidanceLM(dspy.LM):
     ) -> None:
         for name in ("engine", "async_engine"):
             lm_kwargs.pop(name, None)  # rebuilt from our own settings (load_state passes them)
+        legacy = sorted(LEGACY_FIELDS.intersection(lm_kwargs))
+        if legacy:
+            raise UnsupportedSchemaError(
+                f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output). GuidanceLM builds "
+                "the constraint from each signature: drop these arguments",
+                keyword=legacy[0],
+            )
         api_base = api_base or os.environ.get(_ENV_BASE) or None
         if model is None and api_base is not None:
             raise ValueError(
@@ -77,7 +86,9 @@ class GuidanceLM(dspy.LM):
         if model is None:
             model = os.environ.get(_ENV_DEFAULT_MODEL, "smollm2")
         if api_base is not None and not api_base.startswith(("http://", "https://")):
-            raise ValueError(f"api_base must be an http(s) URL like http://localhost:8000/v1, got {api_base!r}")
+            raise ValueError(
+                f"api_base must be an http(s) URL like http://localhost:8000/v1, got {api_base!r}"
+            )
         config = EngineConfig(
             api_base=api_base,
             api_key=api_key or os.environ.get(_ENV_KEY) or None,
@@ -96,7 +107,7 @@ class GuidanceLM(dspy.LM):
     @property
     def config(self) -> EngineConfig:
         """The connection and constraint settings."""
-        return self._engine_spec.config  # type: ignore[no-any-return]
+        return self._engine_spec.config
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """Success rate, violations, truncations, latency P50/P95/P99 and tokens, per signature."""

@@ -79,9 +79,7 @@ def _is_optional_str(annotation: Any) -> bool:
 
 def _choices(annotation: Any) -> tuple[tuple[str, Any], ...] | None:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return tuple(
-            (m.value if isinstance(m.value, str) else json.dumps(m.value), m) for m in annotation
-        )
+        return tuple((m.value if isinstance(m.value, str) else json.dumps(m.value), m) for m in annotation)
     if get_origin(annotation) is Literal:
         return tuple((v if isinstance(v, str) else json.dumps(v), v) for v in get_args(annotation))
     return None
@@ -160,5 +158,5 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
             pieces += [rule_name, _lark_string(delimiter)]
         index = after
     # DSPy renders its own demos with a final newline after the completed marker: allow it.
-    body = [f"start: {' '.join(pieces)} \"\\n\"?", *lines, _SAFE_TEXT]
+    body = [f'start: {" ".join(pieces)} "\\n"?', *lines, _SAFE_TEXT]
     return "\n".join(body) + "\n"

@@ -56,7 +56,9 @@ class Constraint:
             ConstraintViolationError: the text is not a sentence of the constraint's grammar or
                 does not validate against the output model; ``field`` names the first bad field.
         """
-        values = self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
+        values = (
+            self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
+        )
         try:
             validated = self.model.model_validate(values)
         except pydantic.ValidationError as exc:
@@ -213,7 +215,7 @@ def compile_constraint(
 
 def _dispatch_schema(schema: dict[str, Any], tools: ToolSpec) -> dict[str, Any]:
     """One object variant per tool: ``next_tool_name`` const, ``next_tool_args`` by its schema."""
-    root = {key: schema[key] for key in ("$defs", "x-guidance") if key in schema}
+    root: dict[str, Any] = {key: schema[key] for key in ("$defs", "x-guidance") if key in schema}
     body = {key: value for key, value in schema.items() if key not in ("$defs", "x-guidance", "title")}
     variants = []
     for tool, args in tools.tools:

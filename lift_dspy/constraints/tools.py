@@ -18,7 +18,7 @@ from lift_dspy.constraints.schema import check_json_schema, finalize_schema
 if TYPE_CHECKING:
     from lift_dspy.constraints.chat import FieldRule
 
-__all__ = ["NAME_FIELD", "ARGS_FIELD", "ToolSpec", "tool_spec"]
+__all__ = ["ARGS_FIELD", "NAME_FIELD", "ToolSpec", "tool_spec"]
 
 NAME_FIELD = "next_tool_name"
 ARGS_FIELD = "next_tool_args"
@@ -40,9 +40,7 @@ class ToolSpec:
     def dispatches(self, rules: list[FieldRule], index: int) -> bool:
         """Whether ``rules[index]`` is the tool name immediately followed by the tool arguments."""
         return (
-            rules[index].name == NAME_FIELD
-            and index + 1 < len(rules)
-            and rules[index + 1].name == ARGS_FIELD
+            rules[index].name == NAME_FIELD and index + 1 < len(rules) and rules[index + 1].name == ARGS_FIELD
         )
 
 
@@ -69,7 +67,8 @@ def tool_spec(tools: Mapping[str, Any], *, lenient: bool = False) -> ToolSpec:
         args = getattr(tool, "args", tool)
         if not isinstance(args, Mapping):
             raise TypeError(f"tool {name!r}: expected a dspy.Tool or a mapping of argument schemas")
-        raw.append((str(name), json.dumps(args, sort_keys=True, default=str)))
+        # Property order is part of the grammar (llguidance writes properties in order): keep it.
+        raw.append((str(name), json.dumps(args, default=str)))
     return _build(tuple(raw), lenient)
 
 
@@ -81,5 +80,5 @@ def _build(raw: tuple[tuple[str, str], ...], lenient: bool) -> ToolSpec:
         # A nested %json{} inherits nothing from the grammar: its options travel inside it.
         check_json_schema(schema, field=f"{name}(args)")
         entries.append((name, schema))
-    key = tuple((name, json.dumps(schema, sort_keys=True)) for name, schema in entries)
+    key = tuple((name, json.dumps(schema)) for name, schema in entries)
     return ToolSpec(tools=tuple(entries), key=key)

@@ -25,7 +25,9 @@ def _check(path: Path, actual: str) -> None:
         path.write_text(actual)
     if not path.exists():
         pytest.fail(f"missing golden file {path}; run with LIFT_DSPY_UPDATE_GOLDEN=1 and review it")
-    assert actual == path.read_text(), f"{path.name} changed; rerun with LIFT_DSPY_UPDATE_GOLDEN=1 if intended"
+    assert actual == path.read_text(), (
+        f"{path.name} changed; rerun with LIFT_DSPY_UPDATE_GOLDEN=1 if intended"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))

@@ -1,0 +1,21 @@
+"""The public surface is exactly ``__all__``, and importing it starts nothing heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import lift_dspy
+
+
+def test_all_is_sorted_and_matches_exports() -> None:
+    public = {name for name in dir(lift_dspy) if not name.startswith("_") and name != "annotations"}
+    modules = {"constraints", "engine", "errors", "lm", "request", "stats", "server", "programs", "cli"}
+    assert sorted(lift_dspy.__all__, key=str.lower) == sorted(set(lift_dspy.__all__), key=str.lower)
+    assert public - modules == set(lift_dspy.__all__) - {"__version__"}
+
+
+def test_import_does_not_load_torch_or_vllm() -> None:
+    code = "import sys, lift_dspy; print(any(m.split('.')[0] in ('torch', 'vllm') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
