@@ -1,0 +1,154 @@
+"""Implementation object -> source text: golden files per language, and they compile.
+
+Refresh the golden files after an intended layout change with
+``LIFT_DSPY_UPDATE_GOLDEN=1 pytest tests/programs/test_assemble.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from lift_dspy.programs.assemble import assemble, java_class_name, reindent
+from lift_dspy.programs.toolchains import ToolchainMissingError, check
+from lift_dspy.schemas import LANGUAGES, JavaImplementation, Language
+
+GOLDEN = Path(__file__).parent / "golden"
+SUFFIX: dict[Language, str] = {"typescript": "ts", "rust": "rs", "go": "go", "java": "java"}
+
+_CLAMP_BODY = ["if (lo > hi) {", "THROW", "}", "if (value < lo) {", "return lo;", "} else if (value > hi) {"]
+_CLAMP_BODY += ["return hi;", "}", "return value;"]
+
+
+def _params(kind: str) -> list[dict[str, str]]:
+    return [{"name": n, "type": kind} for n in ("value", "lo", "hi")]
+
+
+IMPLEMENTATIONS: dict[Language, dict[str, Any]] = {
+    "typescript": {
+        "function_signature": {"name": "clampRange", "params": _params("number"), "return_type": "Range"},
+        "imports": [],
+        "helper_types": [{"name": "Range", "fields": [{"name": "lo", "type": "number"}, {"name": "hi", "type": "number"}]}],
+        "body_statements": [
+            "if (lo > hi) {",
+            'throw new Error("lo > hi");',
+            "}",
+            "const v = Math.min(Math.max(value, lo), hi);",
+            "return { lo: v, hi: hi };",
+        ],
+    },
+    "rust": {
+        "function_signature": {
+            "name": "count_words",
+            "params": [{"name": "text", "type": "&str"}],
+            "return_type": "HashMap<String, i64>",
+        },
+        "uses": ["std::collections::HashMap"],
+        "helper_types": [{"name": "Stats", "fields": [{"name": "words", "type": "usize"}]}],
+        "body_statements": [
+            "let mut counts: HashMap<String, i64> = HashMap::new();",
+            "for word in text.split_whitespace() {",
+            "*counts.entry(word.to_string()).or_insert(0) += 1;",
+            "}",
+            "counts",
+        ],
+    },
+    "go": {
+        "function_signature": {"name": "ClampValue", "params": _params("int"), "return_type": "int"},
+        "imports": ["fmt"],
+        "helper_types": [{"name": "Bounds", "fields": [{"name": "Lo", "type": "int"}, {"name": "Hi", "type": "int"}]}],
+        "body_statements": [s.rstrip(";").replace("THROW", 'panic(fmt.Sprintf("lo %d > hi %d", lo, hi))') for s in _CLAMP_BODY],
+    },
+    "java": {
+        "function_signature": {"name": "clampValue", "params": _params("int"), "return_type": "int"},
+        "imports": ["java.util.Objects"],
+        "helper_types": [{"name": "Bounds", "fields": [{"name": "lo", "type": "int"}, {"name": "hi", "type": "int"}]}],
+        "body_statements": [
+            s.replace("THROW", 'throw new IllegalArgumentException("lo > hi: " + Objects.toString(lo));')
+            for s in _CLAMP_BODY
+        ],
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_golden_source(language: Language) -> None:
+    source = assemble(language, IMPLEMENTATIONS[language])
+    path = GOLDEN / f"assemble.{SUFFIX[language]}"
+    if os.environ.get("LIFT_DSPY_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    assert source == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_assembly_is_deterministic_and_accepts_models(language: Language) -> None:
+    from lift_dspy.schemas import IMPLEMENTATION_MODELS
+
+    model = IMPLEMENTATION_MODELS[language].model_validate(IMPLEMENTATIONS[language])
+    assert assemble(language, model) == assemble(language, IMPLEMENTATIONS[language])
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_golden_source_compiles(language: Language) -> None:
+    try:
+        result = check(language, (GOLDEN / f"assemble.{SUFFIX[language]}").read_text(encoding="utf-8"))
+    except ToolchainMissingError as exc:
+        pytest.skip(str(exc))
+    assert result.ok, result.diagnostics
+
+
+def test_wrong_shape_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        assemble("rust", IMPLEMENTATIONS["go"])  # Go has "imports", Rust "uses"
+
+
+def test_unknown_language() -> None:
+    with pytest.raises(ValueError, match="unknown language"):
+        assemble("cobol", IMPLEMENTATIONS["go"])  # type: ignore[arg-type]
+
+
+def test_reindent_follows_brackets_and_ignores_strings() -> None:
+    lines = ["if (a) {", 'log("}{");', "} else {", "x = [", "1,", "];", "}", "  done();  "]
+    assert reindent(lines, unit="  ", base=0) == [
+        "if (a) {",
+        '  log("}{");',
+        "} else {",
+        "  x = [",
+        "    1,",
+        "  ];",
+        "}",
+        "done();",
+    ]
+
+
+def test_reindent_splits_embedded_newlines_and_drops_blank_lines() -> None:
+    assert reindent(["a {\nb\n}", "", "   "], unit="\t", base=1) == ["\ta {", "\t\tb", "\t}"]
+
+
+def test_rust_unit_return_has_no_arrow() -> None:
+    impl = dict(
+        IMPLEMENTATIONS["rust"], function_signature={"name": "noop", "params": [], "return_type": "()"}
+    )
+    impl["body_statements"] = ["let _ = 1;"]
+    assert "pub fn noop() {" in assemble("rust", impl)
+
+
+def test_go_empty_return_type() -> None:
+    impl = dict(IMPLEMENTATIONS["go"], function_signature={"name": "Noop", "params": [], "return_type": ""})
+    assert "func Noop() {" in assemble("go", impl)
+
+
+def test_java_class_name_avoids_helper_names() -> None:
+    impl = JavaImplementation.model_validate(
+        dict(
+            IMPLEMENTATIONS["java"],
+            helper_types=[{"name": "ClampValue", "fields": [{"name": "x", "type": "int"}]}],
+        )
+    )
+    assert java_class_name(impl) == "ClampValueFunctions"
