@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lift_dspy.schemas import LANGUAGES, JavaImplementation, Language
 from pydantic import ValidationError
 
 from lift_dspy.programs.assemble import assemble, java_class_name, reindent
 from lift_dspy.programs.toolchains import ToolchainMissingError, check
-from lift_dspy.schemas import LANGUAGES, JavaImplementation, Language
 
 GOLDEN = Path(__file__).parent / "golden"
 SUFFIX: dict[Language, str] = {"typescript": "ts", "rust": "rs", "go": "go", "java": "java"}
@@ -24,15 +24,22 @@ _CLAMP_BODY = ["if (lo > hi) {", "THROW", "}", "if (value < lo) {", "return lo;"
 _CLAMP_BODY += ["return hi;", "}", "return value;"]
 
 
+_GO_PANIC = 'panic(fmt.Sprintf("lo %d > hi %d", lo, hi))'
+
+
+def _fields(kind: str, *names: str) -> list[dict[str, str]]:
+    return [{"name": n, "type": kind} for n in names]
+
+
 def _params(kind: str) -> list[dict[str, str]]:
-    return [{"name": n, "type": kind} for n in ("value", "lo", "hi")]
+    return _fields(kind, "value", "lo", "hi")
 
 
 IMPLEMENTATIONS: dict[Language, dict[str, Any]] = {
     "typescript": {
         "function_signature": {"name": "clampRange", "params": _params("number"), "return_type": "Range"},
         "imports": [],
-        "helper_types": [{"name": "Range", "fields": [{"name": "lo", "type": "number"}, {"name": "hi", "type": "number"}]}],
+        "helper_types": [{"name": "Range", "fields": _fields("number", "lo", "hi")}],
         "body_statements": [
             "if (lo > hi) {",
             'throw new Error("lo > hi");',
@@ -60,19 +67,19 @@ IMPLEMENTATIONS: dict[Language, dict[str, Any]] = {
     "go": {
         "function_signature": {"name": "ClampValue", "params": _params("int"), "return_type": "int"},
         "imports": ["fmt"],
-        "helper_types": [{"name": "Bounds", "fields": [{"name": "Lo", "type": "int"}, {"name": "Hi", "type": "int"}]}],
-        "body_statements": [s.rstrip(";").replace("THROW", 'panic(fmt.Sprintf("lo %d > hi %d", lo, hi))') for s in _CLAMP_BODY],
+        "helper_types": [{"name": "Bounds", "fields": _fields("int", "Lo", "Hi")}],
+        "body_statements": [s.rstrip(";").replace("THROW", _GO_PANIC) for s in _CLAMP_BODY],
     },
     "java": {
         "function_signature": {"name": "clampValue", "params": _params("int"), "return_type": "int"},
         "imports": ["java.util.Objects"],
-        "helper_types": [{"name": "Bounds", "fields": [{"name": "lo", "type": "int"}, {"name": "hi", "type": "int"}]}],
+        "helper_types": [{"name": "Bounds", "fields": _fields("int", "lo", "hi")}],
         "body_statements": [
             s.replace("THROW", 'throw new IllegalArgumentException("lo > hi: " + Objects.toString(lo));')
             for s in _CLAMP_BODY
         ],
     },
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from lift_dspy.schemas import regenerate
 from pydantic import BaseModel, ValidationError
 
 from lift_dspy import schemas
-from lift_dspy.schemas import regenerate
 
 SCHEMA_FILES = sorted(schemas.SCHEMA_DIR.glob("*.schema.json"))
 ROOT_MODELS: dict[str, type[BaseModel]] = {
@@ -47,6 +46,8 @@ _GO = {
     "helper_types": [],
     "body_statements": ["return 0, nil"],
 }
+_SIG0 = {"name": "f", "params": [], "return_type": "()"}
+_JSIG = {"name": "f", "params": [], "return_type": "int"}
 _PLAN = {
     "goal": "Plot revenue",
     "steps": [{"id": 1, "action": "load", "tool": "load_table", "depends_on": [], "status": "done"}],
@@ -64,27 +65,79 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("go_impl", _GO, True),
     ("go_impl", {**_GO, "imports": ["github.com/x/y"]}, False),  # only std-like paths
     ("go_impl", {**_GO, "body_statements": []}, False),
-    ("rust_impl", {"function_signature": {"name": "f", "params": [], "return_type": "()"}, "uses": ["std::fmt"],
-                   "helper_types": [], "body_statements": ["()"]}, True),
-    ("rust_impl", {"function_signature": {"name": "f", "params": [], "return_type": "()"}, "uses": ["serde::Serialize"],
-                   "helper_types": [], "body_statements": ["()"]}, False),
-    ("java_impl", {"function_signature": {"name": "f", "params": [], "return_type": "List<Integer>"},
-                   "imports": ["java.util.List", "java.util.*"], "helper_types": [], "body_statements": ["return null;"]},
-     True),
-    ("java_impl", {"function_signature": {"name": "f", "params": [], "return_type": "int"},
-                   "imports": ["org.junit.Test"], "helper_types": [], "body_statements": ["return 1;"]}, False),
-    ("typescript_impl", {"function_signature": {"name": "f", "params": [], "return_type": "number | null"},
-                         "imports": [], "helper_types": [], "body_statements": ["x" * 161]}, False),  # maxLength
-    ("intent", {"intent": "visualize", "confidence": "high", "entities": [{"kind": "column", "value": "price"}],
-                "needs_clarification": False, "clarification_question": ""}, True),
-    ("intent", {"intent": "dance", "confidence": "high", "entities": [], "needs_clarification": False,
-                "clarification_question": ""}, False),
+    (
+        "rust_impl",
+        {"function_signature": _SIG0, "uses": ["std::fmt"], "helper_types": [], "body_statements": ["()"]},
+        True,
+    ),
+    (
+        "rust_impl",
+        {
+            "function_signature": _SIG0,
+            "uses": ["serde::Serialize"],
+            "helper_types": [],
+            "body_statements": ["()"],
+        },
+        False,
+    ),
+    (
+        "java_impl",
+        {
+            "function_signature": {"name": "f", "params": [], "return_type": "List<Integer>"},
+            "imports": ["java.util.List", "java.util.*"],
+            "helper_types": [],
+            "body_statements": ["return null;"],
+        },
+        True,
+    ),
+    (
+        "java_impl",
+        {
+            "function_signature": _JSIG,
+            "imports": ["org.junit.Test"],
+            "helper_types": [],
+            "body_statements": ["return 1;"],
+        },
+        False,
+    ),
+    (
+        "typescript_impl",
+        {
+            "function_signature": {"name": "f", "params": [], "return_type": "number | null"},
+            "imports": [],
+            "helper_types": [],
+            "body_statements": ["x" * 161],
+        },
+        False,
+    ),  # maxLength
+    (
+        "intent",
+        {
+            "intent": "visualize",
+            "confidence": "high",
+            "entities": [{"kind": "column", "value": "price"}],
+            "needs_clarification": False,
+            "clarification_question": "",
+        },
+        True,
+    ),
+    (
+        "intent",
+        {
+            "intent": "dance",
+            "confidence": "high",
+            "entities": [],
+            "needs_clarification": False,
+            "clarification_question": "",
+        },
+        False,
+    ),
     ("plan", _PLAN, True),
     ("plan", {**_PLAN, "steps": []}, False),
     ("plan", {**_PLAN, "steps": [{**_PLAN["steps"][0], "id": 0}]}, False),  # type: ignore[dict-item]
     ("tool_call", {"name": "top_rows", "arguments": [{"name": "n", "value": "auto"}]}, True),
     ("tool_call", {"name": "top rows", "arguments": []}, False),
-]  # fmt: skip
+]
 
 
 def _load(stem: str) -> dict[str, Any]:
@@ -98,11 +151,11 @@ def test_committed_models_match_the_schemas() -> None:
 
 
 @pytest.fixture
-def scratch_copy(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def scratch_copy(tmp_path: Path) -> tuple[Path, Path]:
     json_dir, out_dir = tmp_path / "json", tmp_path / "models"
     shutil.copytree(schemas.SCHEMA_DIR, json_dir)
     shutil.copytree(regenerate.MODELS_DIR, out_dir, ignore=shutil.ignore_patterns("__pycache__"))
-    yield json_dir, out_dir
+    return json_dir, out_dir
 
 
 def test_check_mode_reports_drift_and_writes_nothing(scratch_copy: tuple[Path, Path]) -> None:

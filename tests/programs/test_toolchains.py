@@ -9,16 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lift_dspy.schemas import LANGUAGES, Language
 
 from lift_dspy.programs import toolchains
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, check, find_toolchain
-from lift_dspy.schemas import LANGUAGES, Language
 
 GOOD: dict[Language, str] = {
     "typescript": "export function clamp(v: number, lo: number, hi: number): number {\n"
     "  return Math.min(Math.max(v, lo), hi);\n}\n",
     "rust": "pub fn clamp(v: i64, lo: i64, hi: i64) -> i64 {\n    v.max(lo).min(hi)\n}\n",
-    "go": 'package lib\n\nimport "strings"\n\nfunc Shout(s string) string {\n\treturn strings.ToUpper(s) + "!"\n}\n',
+    "go": 'package lib\n\nimport "strings"\n\n'
+    'func Shout(s string) string {\n\treturn strings.ToUpper(s) + "!"\n}\n',
     "java": "import java.util.List;\n\npublic final class Sum {\n"
     "    public static int sum(List<Integer> xs) {\n        int t = 0;\n"
     "        for (int x : xs) {\n            t += x;\n        }\n        return t;\n    }\n}\n",
@@ -38,7 +39,8 @@ SIDE_EFFECTS: dict[Language, str] = {
     'require("fs").writeFileSync("MARKER", "ran");\nexport const x = 1;\n',
     "rust": 'pub fn touch() { std::fs::write("MARKER", "ran").unwrap(); }\n'
     "#[allow(dead_code)]\nfn main() { touch(); }\n",
-    "go": 'package lib\n\nimport "os"\n\nfunc init() {\n\t_ = os.WriteFile("MARKER", []byte("ran"), 0o644)\n}\n',
+    "go": 'package lib\n\nimport "os"\n\n'
+    'func init() {\n\t_ = os.WriteFile("MARKER", []byte("ran"), 0o644)\n}\n',
     "java": "public final class Boom {\n    static {\n        try {\n"
     '            java.nio.file.Files.writeString(java.nio.file.Path.of("MARKER"), "ran");\n'
     "        } catch (java.io.IOException e) {\n            throw new RuntimeException(e);\n        }\n"
