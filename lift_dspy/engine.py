@@ -30,6 +30,7 @@ from dspy.utils.exceptions import ContextWindowExceededError
 
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
 from lift_dspy.constraints.chat import header
+from lift_dspy.constraints.schema import Options
 from lift_dspy.errors import (
     BackendError,
     BackendServerError,
@@ -57,7 +58,7 @@ class EngineConfig:
             use lift-dspy's embedded local server (started on first use).
         api_key: Bearer token, if the server wants one. Never logged, dumped or saved.
         timeout: Seconds to wait for a response (connect is bounded separately to 10 s).
-        lenient: Let llguidance ignore JSON Schema keywords it does not implement.
+        options: How constraints are built (``lenient``, ``max_text_chars``).
         constrain: False sends no constraint at all (a baseline; answers are not validated).
         served_model: The model name to send instead of the LM's model string.
     """
@@ -65,7 +66,7 @@ class EngineConfig:
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 600.0
-    lenient: bool = False
+    options: Options = field(default_factory=Options)
     constrain: bool = True
     served_model: str | None = None
 
@@ -74,13 +75,14 @@ class EngineConfig:
         return {
             "api_base": self.api_base,
             "timeout": self.timeout,
-            "lenient": self.lenient,
+            "lenient": self.options.lenient,
+            "max_text_chars": self.options.max_text_chars,
             "constrain": self.constrain,
             "served_model": self.served_model,
         }
 
 
-def active_constraint(request: Request, *, lenient: bool = False) -> Constraint | None:
+def active_constraint(request: Request, options: Options | None = None) -> Constraint | None:
     """The constraint of the ``dspy.Predict`` being run, or None outside of one.
 
     Raises:
@@ -112,8 +114,8 @@ def active_constraint(request: Request, *, lenient: bool = False) -> Constraint 
         return None
     tools = None
     if len(stack) >= 2 and isinstance(stack[-2], dspy.ReAct) and getattr(stack[-2], "react", None) is predict:
-        tools = tool_spec(stack[-2].tools, lenient=lenient)
-    return compile_constraint(signature, fmt, tools, lenient)
+        tools = tool_spec(stack[-2].tools, options or Options())
+    return compile_constraint(signature, fmt, tools, options or Options())
 
 
 def _warn_once(key: str, message: str) -> None:
@@ -184,7 +186,11 @@ class _EngineCore:
         """Rebuild from :meth:`dump_state` (the API key comes from ``LIFT_DSPY_API_KEY``)."""
         import os
 
-        return cls(EngineConfig(**state, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
+        state = dict(state)
+        options = Options(
+            lenient=state.pop("lenient", False), max_text_chars=state.pop("max_text_chars", None)
+        )
+        return cls(EngineConfig(**state, options=options, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _EngineCore:
         # Copies share settings and statistics, never connection pools.
@@ -207,9 +213,7 @@ class _EngineCore:
 
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""
-        constraint = (
-            active_constraint(request, lenient=self.config.lenient) if self.config.constrain else None
-        )
+        constraint = active_constraint(request, self.config.options) if self.config.constrain else None
         base, model = self._base_and_model(request)
         payload = build_payload(
             request, model=model, structured_outputs=constraint.structured_outputs if constraint else None

@@ -9,6 +9,7 @@ import dspy
 import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 
+from lift_dspy.constraints.schema import Options
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
 from lift_dspy.errors import UnsupportedSchemaError
 from lift_dspy.request import LEGACY_FIELDS
@@ -41,6 +42,8 @@ class GuidanceLM(dspy.LM):
         timeout: Seconds to wait for one completion.
         lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
             ``not``, ...) instead of raising :class:`~lift_dspy.UnsupportedSchemaError`.
+        max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
+            without ``maxLength``) to this many characters, so generation always terminates.
         constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
         transport: An ``httpx`` transport for the sync engine (tests, proxies, custom TLS).
         async_transport: The same for the async engine.
@@ -62,6 +65,7 @@ class GuidanceLM(dspy.LM):
         api_key: str | None = None,
         timeout: float = 600.0,
         lenient: bool = False,
+        max_text_chars: int | None = None,
         constrain: bool = True,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
@@ -93,7 +97,7 @@ class GuidanceLM(dspy.LM):
             api_base=api_base,
             api_key=api_key or os.environ.get(_ENV_KEY) or None,
             timeout=timeout,
-            lenient=lenient,
+            options=Options(lenient=lenient, max_text_chars=max_text_chars),
             constrain=constrain,
         )
         self.stats_collector = Stats()
@@ -121,6 +125,7 @@ class GuidanceLM(dspy.LM):
             api_base=public["api_base"],
             timeout=public["timeout"],
             lenient=public["lenient"],
+            max_text_chars=public["max_text_chars"],
             constrain=public["constrain"],
         )
         return state

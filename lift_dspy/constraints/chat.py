@@ -29,7 +29,13 @@ from typing import Any, Literal, Union, get_args, get_origin
 import llguidance
 
 from lift_dspy.constraints.model import field_annotation
-from lift_dspy.constraints.schema import check_json_schema, finalize_schema, schema_for_annotation
+from lift_dspy.constraints.schema import (
+    DEFAULT_OPTIONS,
+    Options,
+    check_json_schema,
+    finalize_schema,
+    schema_for_annotation,
+)
 from lift_dspy.constraints.tools import ToolSpec
 
 __all__ = ["FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
@@ -85,11 +91,13 @@ def _choices(annotation: Any) -> tuple[tuple[str, Any], ...] | None:
     return None
 
 
-def _text_terminal(info: Any) -> str | None:
+def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
     """A terminal for a ``str`` field with length or pattern constraints, else None."""
-    if not info.metadata:
+    if not info.metadata and max_text_chars is None:
         return None
-    schema = schema_for_annotation(field_annotation(info))
+    schema = schema_for_annotation(field_annotation(info)) if info.metadata else {}
+    if max_text_chars is not None and "maxLength" not in schema:
+        schema["maxLength"] = max_text_chars
     parts = []
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
@@ -107,15 +115,15 @@ def _text_terminal(info: Any) -> str | None:
     return " & ".join([*parts, "SAFE_TEXT"])
 
 
-def field_rule(name: str, info: Any, *, lenient: bool = False) -> FieldRule:
+def field_rule(name: str, info: Any, options: Options = DEFAULT_OPTIONS) -> FieldRule:
     """Classify one output field for the chat format (and check its schema if it is JSON)."""
     annotation = info.annotation if info.annotation is not None else str
     if annotation is str or _is_optional_str(annotation):
-        return FieldRule(name, "text", terminal=_text_terminal(info))
+        return FieldRule(name, "text", terminal=_text_terminal(info, options.max_text_chars))
     choices = _choices(annotation)
     if choices is not None:
         return FieldRule(name, "choice", choices=choices)
-    schema = finalize_schema(schema_for_annotation(field_annotation(info)), lenient=lenient)
+    schema = finalize_schema(schema_for_annotation(field_annotation(info)), options)
     check_json_schema(schema, field=name)
     return FieldRule(name, "json", schema=schema)
 

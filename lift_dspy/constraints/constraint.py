@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from lift_dspy.constraints.chat import FieldRule, chat_grammar, field_rule, header
 from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
 from lift_dspy.constraints.model import output_fields, output_model
-from lift_dspy.constraints.schema import check_json_schema, finalize_schema
+from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
 from lift_dspy.constraints.tools import ARGS_FIELD, NAME_FIELD, ToolSpec, tool_spec
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
@@ -184,7 +184,7 @@ def format_for_adapter(adapter: Any) -> OutputFormat | None:
 
 @functools.lru_cache(maxsize=2048)
 def compile_constraint(
-    signature: Any, fmt: OutputFormat, tools: ToolSpec | None = None, lenient: bool = False
+    signature: Any, fmt: OutputFormat, tools: ToolSpec | None = None, options: Options = DEFAULT_OPTIONS
 ) -> Constraint:
     """Compile (once per argument tuple) the constraint of ``signature`` in format ``fmt``.
 
@@ -199,14 +199,14 @@ def compile_constraint(
     model = output_model(signature)
     name = getattr(signature, "__name__", "Signature")
     if fmt == "chat":
-        rules = tuple(field_rule(n, info, lenient=lenient) for n, info in fields.items())
+        rules = tuple(field_rule(n, info, options) for n, info in fields.items())
         lark = chat_grammar(list(rules), tools)
         grammar = grammar_from_lark(lark)
         error = compile_grammar(grammar)
         if error:
             raise UnsupportedSchemaError(f"llguidance rejected the chat grammar: {error.splitlines()[0]}")
         return Constraint(name, "chat", {"grammar": lark}, model, rules, GrammarMatcher(grammar))
-    schema = finalize_schema(model.model_json_schema(), lenient=lenient)
+    schema = finalize_schema(model.model_json_schema(), options)
     if tools is not None:
         schema = _dispatch_schema(schema, tools)
     grammar = check_json_schema(schema)
@@ -227,7 +227,12 @@ def _dispatch_schema(schema: dict[str, Any], tools: ToolSpec) -> dict[str, Any]:
 
 
 def constraint_for(
-    signature: Any, adapter: Any = None, *, tools: Any = None, lenient: bool = False
+    signature: Any,
+    adapter: Any = None,
+    *,
+    tools: Any = None,
+    lenient: bool = False,
+    max_text_chars: int | None = None,
 ) -> dict[str, Any]:
     """Exactly the ``structured_outputs`` payload GuidanceLM sends for ``signature``.
 
@@ -239,6 +244,8 @@ def constraint_for(
             argument schema.
         lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
             ``not``, ...) instead of raising; validation of the answer still enforces them.
+        max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
+            without ``maxLength``) to this many characters.
 
     Returns:
         A fresh dict, ``{"grammar": lark}`` or ``{"json": schema}``, validated by llguidance.
@@ -259,5 +266,6 @@ def constraint_for(
             "dspy.ChatAdapter() (the default) or dspy.JSONAdapter()",
             keyword="adapter",
         )
-    spec = tool_spec(tools, lenient=lenient) if tools else None
-    return copy.deepcopy(compile_constraint(signature, fmt, spec, lenient).structured_outputs)
+    options = Options(lenient=lenient, max_text_chars=max_text_chars)
+    spec = tool_spec(tools, options) if tools else None
+    return copy.deepcopy(compile_constraint(signature, fmt, spec, options).structured_outputs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -18,7 +19,14 @@ from pydantic import TypeAdapter
 from lift_dspy.constraints.check import compile_grammar, grammar_from_json_schema
 from lift_dspy.errors import UnsupportedSchemaError
 
-__all__ = ["JSON_OPTIONS", "check_json_schema", "closed_schema", "finalize_schema", "schema_for_annotation"]
+__all__ = [
+    "JSON_OPTIONS",
+    "Options",
+    "check_json_schema",
+    "closed_schema",
+    "finalize_schema",
+    "schema_for_annotation",
+]
 
 _FIXES = {
     "uniqueItems": "use list[...] instead of set[...] (uniqueness is then checked by validation only)",
@@ -38,6 +46,49 @@ _FIXES = {
 # Exactly the separators of ``json.dumps`` (DSPy's rendering of demos and inputs), and no other
 # whitespace: the prompt's examples and the forced format agree, and nothing is left to loop on.
 JSON_OPTIONS: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+
+
+@dataclass(frozen=True)
+class Options:
+    """How strictly constraints are built (hashable: part of every cache key).
+
+    Attributes:
+        lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
+            ``not``, ...) instead of raising; validation of the answer still enforces them.
+        max_text_chars: Upper bound on every otherwise unbounded text: chat-format ``str`` fields
+            and JSON strings without ``maxLength``. Guarantees termination for models that would
+            ramble (random-weight test models, small models at high temperature).
+    """
+
+    lenient: bool = False
+    max_text_chars: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_text_chars is not None and self.max_text_chars < 1:
+            raise ValueError(
+                f"max_text_chars must be a positive number of characters, got {self.max_text_chars}"
+            )
+
+
+DEFAULT_OPTIONS = Options()
+
+# Grammar-level formats are looser than Pydantic's parsers (llguidance's RFC 3339 admits year 0000,
+# second 60 and February 30th; Pydantic rejects them). These patterns admit exactly the Gregorian
+# calendar, so an answer the grammar allows always validates.
+_YEAR = r"(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+_OFFSET = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_FORMAT_PATTERNS = {
+    "date": f"^{_DATE}$",
+    "date-time": f"^{_DATE}T{_TIME}{_OFFSET}$",
+    "time": f"^{_TIME}{_OFFSET}?$",
+}
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
 
@@ -73,18 +124,59 @@ def _close(node: Any) -> None:
         _close(value)
 
 
-def finalize_schema(schema: dict[str, Any], *, lenient: bool = False) -> dict[str, Any]:
+def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) -> dict[str, Any]:
     """Close ``schema`` and put lift-dspy's whitespace options (:data:`JSON_OPTIONS`) at its root.
 
     Options the schema already carries in ``x-guidance`` win over ours.
     """
     result = closed_schema(schema)
-    options: dict[str, Any] = dict(JSON_OPTIONS)
-    if lenient:
-        options["lenient"] = True
-    options.update(result.get("x-guidance") or {})
-    result["x-guidance"] = options
+    _tighten_formats(result)
+    if options.max_text_chars is not None:
+        _bound_strings(result, options.max_text_chars)
+    guidance: dict[str, Any] = dict(JSON_OPTIONS)
+    if options.lenient:
+        guidance["lenient"] = True
+    guidance.update(result.get("x-guidance") or {})
+    result["x-guidance"] = guidance
     return result
+
+
+def _tighten_formats(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _tighten_formats(item)
+        return
+    if not isinstance(node, dict):
+        return
+    pattern = _FORMAT_PATTERNS.get(node.get("format", ""))
+    if pattern is not None and node.get("type") == "string" and "pattern" not in node:
+        del node["format"]
+        node["pattern"] = pattern
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples", "x-guidance"):
+            _tighten_formats(value)
+
+
+def _bound_strings(node: Any, limit: int) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _bound_strings(item, limit)
+        return
+    if not isinstance(node, dict):
+        return
+    values = node.get("additionalProperties")
+    if isinstance(values, dict) and not {"properties", "patternProperties", "propertyNames"}.intersection(node):
+        # A map (dict[str, X]): its keys are strings too. llguidance has no propertyNames, so the
+        # key length is bounded through patternProperties.
+        node["patternProperties"] = {f"^.{{0,{limit}}}$": values}
+        node["additionalProperties"] = False
+    kinds = node.get("type")
+    is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
+    if is_string and not {"maxLength", "enum", "const", "format"}.intersection(node):
+        node["maxLength"] = limit
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples", "x-guidance"):
+            _bound_strings(value, limit)
 
 
 def check_json_schema(schema: dict[str, Any], *, field: str | None = None) -> str:

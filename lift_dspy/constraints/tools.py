@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lift_dspy.constraints.schema import check_json_schema, finalize_schema
+from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
 
 if TYPE_CHECKING:
     from lift_dspy.constraints.chat import FieldRule
@@ -53,7 +53,7 @@ def _args_schema(args: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def tool_spec(tools: Mapping[str, Any], *, lenient: bool = False) -> ToolSpec:
+def tool_spec(tools: Mapping[str, Any], options: Options = DEFAULT_OPTIONS) -> ToolSpec:
     """Build a ToolSpec from ``{name: dspy.Tool}`` (or ``{name: args-properties dict}``).
 
     Cached by the tools' argument schemas, so a ReAct loop pays for compilation once.
@@ -69,14 +69,14 @@ def tool_spec(tools: Mapping[str, Any], *, lenient: bool = False) -> ToolSpec:
             raise TypeError(f"tool {name!r}: expected a dspy.Tool or a mapping of argument schemas")
         # Property order is part of the grammar (llguidance writes properties in order): keep it.
         raw.append((str(name), json.dumps(args, default=str)))
-    return _build(tuple(raw), lenient)
+    return _build(tuple(raw), options)
 
 
 @functools.lru_cache(maxsize=256)
-def _build(raw: tuple[tuple[str, str], ...], lenient: bool) -> ToolSpec:
+def _build(raw: tuple[tuple[str, str], ...], options: Options) -> ToolSpec:
     entries = []
     for name, args_json in raw:
-        schema = finalize_schema(_args_schema(json.loads(args_json)), lenient=lenient)
+        schema = finalize_schema(_args_schema(json.loads(args_json)), options)
         # A nested %json{} inherits nothing from the grammar: its options travel inside it.
         check_json_schema(schema, field=f"{name}(args)")
         entries.append((name, schema))

@@ -142,3 +142,12 @@ def test_api_base_must_be_a_url() -> None:
 def test_api_base_without_model_says_what_to_pass() -> None:
     with pytest.raises(ValueError, match="served model name"):
         lift_dspy.GuidanceLM(api_base="http://localhost:8000/v1")
+
+
+def test_max_text_chars_bounds_free_text_and_json_strings() -> None:
+    chat = lift_dspy.constraint_for(dspy.Signature("q -> essay, title"), max_text_chars=50)["grammar"]
+    assert "/(?s:.){0,50}/ & SAFE_TEXT" in chat
+    schema = lift_dspy.constraint_for(dspy.Signature("q -> essay"), dspy.JSONAdapter(), max_text_chars=50)["json"]
+    assert schema["properties"]["essay"]["maxLength"] == 50
+    with pytest.raises(ValueError, match="positive"):
+        lift_dspy.constraint_for(dspy.Signature("q -> essay"), max_text_chars=0)
