@@ -18,6 +18,7 @@ from lift_dspy.programs.assemble import assemble, java_class_name, reindent
 from lift_dspy.programs.toolchains import ToolchainMissingError, check
 
 GOLDEN = Path(__file__).parent / "golden"
+UNKNOWN: Any = "cobol"
 SUFFIX: dict[Language, str] = {"typescript": "ts", "rust": "rs", "go": "go", "java": "java"}
 
 _CLAMP_BODY = ["if (lo > hi) {", "THROW", "}", "if (value < lo) {", "return lo;", "} else if (value > hi) {"]
@@ -117,7 +118,7 @@ def test_wrong_shape_is_a_validation_error() -> None:
 
 def test_unknown_language() -> None:
     with pytest.raises(ValueError, match="unknown language"):
-        assemble("cobol", IMPLEMENTATIONS["go"])  # type: ignore[arg-type]
+        assemble(UNKNOWN, IMPLEMENTATIONS["go"])
 
 
 def test_reindent_follows_brackets_and_ignores_strings() -> None:

@@ -48,9 +48,10 @@ _GO = {
 }
 _SIG0 = {"name": "f", "params": [], "return_type": "()"}
 _JSIG = {"name": "f", "params": [], "return_type": "int"}
-_PLAN = {
+_STEP: dict[str, Any] = {"id": 1, "action": "load", "tool": "load_table", "depends_on": [], "status": "done"}
+_PLAN: dict[str, Any] = {
     "goal": "Plot revenue",
-    "steps": [{"id": 1, "action": "load", "tool": "load_table", "depends_on": [], "status": "done"}],
+    "steps": [_STEP],
     "rationale": "",
 }
 
@@ -134,7 +135,7 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ),
     ("plan", _PLAN, True),
     ("plan", {**_PLAN, "steps": []}, False),
-    ("plan", {**_PLAN, "steps": [{**_PLAN["steps"][0], "id": 0}]}, False),  # type: ignore[dict-item]
+    ("plan", {**_PLAN, "steps": [{**_STEP, "id": 0}]}, False),
     ("tool_call", {"name": "top_rows", "arguments": [{"name": "n", "value": "auto"}]}, True),
     ("tool_call", {"name": "top rows", "arguments": []}, False),
 ]
