@@ -166,8 +166,12 @@ def _environment(tool: Toolchain, workdir: Path) -> dict[str, str]:
     env = {key: os.environ[key] for key in _KEEP_ENV if key in os.environ}
     for sub in ("home", "tmp"):
         (workdir / sub).mkdir(exist_ok=True)
+    path = [str(Path(tool.path).parent), _SYSTEM_PATH]
+    node = shutil.which("node") if tool.language == "typescript" else None
+    if node:  # tsc is a node script; node may live outside the system dirs (nvm, Homebrew)
+        path.insert(1, str(Path(node).parent))
     env.update(
-        PATH=f"{Path(tool.path).parent}:{_SYSTEM_PATH}",
+        PATH=":".join(path),
         HOME=str(workdir / "home"),
         # Not the source folder itself: Go ignores a go.mod that sits in the temp root.
         TMPDIR=str(workdir / "tmp"),
