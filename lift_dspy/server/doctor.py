@@ -257,14 +257,22 @@ def _check_json(client: httpx.Client, base: str, model: str, samples: int, repor
         )
         report.backend = "none"
         return False
-    report.add("JSON constraint", "OK", f"{len(answers)}/{len(answers)} sampled answers valid")
+    detail = f"{len(answers)}/{len(answers)} sampled answers conform"
+    cut = sum(finish == "length" for _, finish in answers)
+    if cut:
+        # Valid prefixes padded with whitespace: the backend ignored the schema's x-guidance setting.
+        detail += (
+            f"; {cut} cut off at max_tokens inside valid JSON: this backend ignores compact whitespace "
+            '(x-guidance), set "disable_any_whitespace": true in --structured-outputs-config'
+        )
+    report.add("JSON constraint", "OK", detail)
     return True
 
 
 def _json_problem(text: str, finish_reason: str | None) -> str | None:
     """Return why ``text`` does not satisfy `PROBE_SCHEMA`, or None if it does."""
     if finish_reason == "length":
-        return "cut off at max_tokens"
+        return None if _accepts(_FLEXIBLE_JSON, text, complete=False) else "cut off, not a valid prefix"
     try:
         value = json.loads(text)
     except ValueError:
@@ -284,12 +292,14 @@ def _check_backend(
 ) -> None:
     answers, error = _chat(client, base, model, _LARK_PROMPT, {"grammar": PROBE_LARK}, samples)
     if answers is None:
-        if error.startswith("HTTP 400") and json_ok:
+        if error.startswith("HTTP ") and json_ok:
+            # The grammar is valid for llguidance (checked locally), so an error status means another
+            # backend: vLLM's xgrammar answers 400 or, when compilation fails in the engine, 500.
             report.backend = "xgrammar-or-other"
             report.add(
                 "backend",
                 "FAIL",
-                f"xgrammar or other, not guidance: llguidance-only Lark rejected ({_short(error, 80)}); "
+                f"xgrammar or other, not guidance: llguidance-only Lark refused ({_short(error, 60)}); "
                 f"lift-dspy's chat grammars need llguidance: {GUIDANCE_FIX}",
             )
         else:
@@ -305,15 +315,29 @@ def _check_backend(
             f"e.g. {_short(bad[0], 60)!r}",
         )
         return
-    report.backend = "guidance"
+    if json_ok:
+        report.backend = "guidance"
     report.add("backend", "OK", f"guidance (llguidance Lark with %json and [lazy]: {len(answers)} conform)")
 
 
 def _lark_accepts(text: str) -> bool:
     """True if llguidance's own matcher accepts ``text`` as a complete `PROBE_LARK` sentence."""
+    return _accepts(llguidance.LLMatcher.grammar_from_lark(PROBE_LARK), text, complete=True)
+
+
+# The probe schema with any whitespace allowed: what a backend that ignores x-guidance enforces.
+_FLEXIBLE_JSON = llguidance.LLMatcher.grammar_from_json_schema(
+    {**PROBE_SCHEMA, "x-guidance": {"whitespace_flexible": True}}
+)
+
+
+def _accepts(grammar: str, text: str, *, complete: bool) -> bool:
+    """True if ``text`` matches ``grammar`` (``complete=False``: is a valid prefix of a match)."""
     tokenizer = _byte_tokenizer()
-    matcher = llguidance.LLMatcher(tokenizer, llguidance.LLMatcher.grammar_from_lark(PROBE_LARK), log_level=0)
-    return matcher.consume_tokens(tokenizer.tokenize_str(text)) and matcher.is_accepting()
+    matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
+    if not matcher.consume_tokens(tokenizer.tokenize_str(text)):
+        return False
+    return matcher.is_accepting() if complete else not matcher.is_error()
 
 
 _tokenizer_cache: list[llguidance.LLTokenizer] = []

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -107,13 +107,14 @@ def build_command(
     python: str | None = None,
     launcher: Sequence[str] | None = None,
     extra_args: Sequence[str] = (),
+    structured_outputs: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Return the argv that starts vLLM's OpenAI server for ``source`` on 127.0.0.1:``port``."""
-    _check_backend(backend)
+    options = _structured_outputs_config(backend, structured_outputs)
     head = list(launcher) if launcher is not None else [python or sys.executable, *VLLM_ENTRYPOINT]
     cmd = [*head, "--model", source.model, "--served-model-name", source.served_name]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--structured-outputs-config", json.dumps({"backend": backend})]
+    cmd += ["--structured-outputs-config", json.dumps(options, sort_keys=True)]
     if max_model_len is not None:
         cmd += ["--max-model-len", str(max_model_len)]
     if device == "cpu":
@@ -196,6 +197,7 @@ def start_server(
     device: Device | None = None,
     python: str | None = None,
     launcher: Sequence[str] | None = None,
+    structured_outputs: Mapping[str, Any] | None = None,
 ) -> ManagedServer:
     """Start vLLM for ``model`` and return once ``/v1/models`` answers.
 
@@ -212,12 +214,15 @@ def start_server(
         python: Interpreter that has vLLM; default ``$LIFT_DSPY_VLLM_PYTHON`` or this one.
         launcher: Replaces ``python -m vllm.entrypoints.openai.api_server`` (wrappers, tests);
             default ``$LIFT_DSPY_VLLM_LAUNCHER`` (split like a shell command) if set.
+        structured_outputs: More ``--structured-outputs-config`` options, e.g.
+            ``{"disable_any_whitespace": True}`` (xgrammar ignores llguidance's per-schema
+            ``x-guidance`` whitespace setting, so small models need it server-wide).
 
     Raises:
         ValueError: Unknown backend or model name.
         ServerStartError: vLLM is missing, exited, or did not answer in time (with the log tail).
     """
-    _check_backend(backend)
+    _structured_outputs_config(backend, structured_outputs)
     python = python or os.environ.get("LIFT_DSPY_VLLM_PYTHON") or sys.executable
     if launcher is None and os.environ.get("LIFT_DSPY_VLLM_LAUNCHER"):
         launcher = shlex.split(os.environ["LIFT_DSPY_VLLM_LAUNCHER"])
@@ -249,6 +254,7 @@ def start_server(
             python=python,
             launcher=launcher,
             extra_args=extra_args,
+            structured_outputs=structured_outputs,
         )
         path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-{_slug(source)}-{chosen}.log"
         try:
@@ -275,6 +281,7 @@ def serve(
     device: Device | None = None,
     python: str | None = None,
     launcher: Sequence[str] | None = None,
+    structured_outputs: Mapping[str, Any] | None = None,
 ) -> Iterator[Server]:
     """Run a vLLM server for the duration of a ``with`` block (see `start_server` for arguments).
 
@@ -292,6 +299,7 @@ def serve(
         device=device,
         python=python,
         launcher=launcher,
+        structured_outputs=structured_outputs,
     )
     try:
         yield managed.server
@@ -460,6 +468,16 @@ def _device_override() -> Device | None:
     return detect_device() if os.environ.get("LIFT_DSPY_DEVICE") else None
 
 
+def _structured_outputs_config(backend: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    _check_backend(backend)
+    options = dict(extra or {})
+    if options.setdefault("backend", backend) != backend:
+        raise ValueError(
+            f"structured_outputs backend {options['backend']!r} conflicts with backend={backend!r}"
+        )
+    return options
+
+
 def _check_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise ValueError(
@@ -475,6 +493,8 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like vLLM's own listener: connections in TIME_WAIT from a previous run do not block it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -19,6 +19,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -36,11 +37,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# fixture name -> (model, backend)
-SERVER_FIXTURES: dict[str, tuple[str, str]] = {
-    "tiny_server": ("tiny", "guidance"),
-    "smollm2_server": ("smollm2", "guidance"),
-    "xgrammar_tiny_server": ("tiny", "xgrammar"),
+_Key = tuple[str, str, tuple[tuple[str, Any], ...]]
+
+# xgrammar ignores llguidance's per-schema `x-guidance` whitespace setting: without this a random
+# model pads JSON with whitespace until max_tokens.
+XGRAMMAR_OPTIONS = (("disable_any_whitespace", True),)
+
+# fixture name -> (model, backend, extra --structured-outputs-config options)
+SERVER_FIXTURES: dict[str, tuple[str, str, tuple[tuple[str, Any], ...]]] = {
+    "tiny_server": ("tiny", "guidance", ()),
+    "smollm2_server": ("smollm2", "guidance", ()),
+    "xgrammar_tiny_server": ("tiny", "xgrammar", XGRAMMAR_OPTIONS),
 }
 
 
@@ -50,13 +57,18 @@ class ServerPool:
 
     max_live: int = 2
     startup_timeout: float = 600.0
-    _live: dict[tuple[str, str], ManagedServer] = field(default_factory=dict)
-    _ports: dict[tuple[str, str], int] = field(default_factory=dict)
+    _live: dict[_Key, ManagedServer] = field(default_factory=dict)
+    _ports: dict[_Key, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, model: str, *, backend: str = "guidance") -> Server:
-        """Return a running server for (model, backend), starting or restarting it if needed."""
-        key = (model, backend)
+    def get(
+        self, model: str, *, backend: str = "guidance", options: tuple[tuple[str, Any], ...] = ()
+    ) -> Server:
+        """Return a running server for (model, backend, options), starting or restarting it if needed.
+
+        ``options`` are extra ``--structured-outputs-config`` entries, as sorted (key, value) pairs.
+        """
+        key = (model, backend, options)
         with self._lock:
             managed = self._live.pop(key, None)
             if managed is not None and not managed.running:
@@ -69,11 +81,23 @@ class ServerPool:
                     logger.info("Stopping vLLM server %s to stay within %d servers", lru_key, self.max_live)
                     self._live.pop(lru_key).stop()
                 managed = start_server(
-                    model, backend=backend, port=self._ports.get(key), startup_timeout=self.startup_timeout
+                    model,
+                    backend=backend,
+                    port=self._ports.get(key),
+                    startup_timeout=self.startup_timeout,
+                    structured_outputs=dict(options),
                 )
                 self._ports[key] = managed.server.port
             self._live[key] = managed  # re-inserted last: most recently used
             return managed.server
+
+    def make_room(self, count: int = 1) -> None:
+        """Stop least recently used servers so that ``count`` more can run within ``max_live``."""
+        with self._lock:
+            while self._live and len(self._live) > self.max_live - count:
+                lru_key = next(iter(self._live))
+                logger.info("Stopping vLLM server %s to make room", lru_key)
+                self._live.pop(lru_key).stop()
 
     def close(self) -> None:
         """Stop every server of the pool."""
@@ -84,6 +108,11 @@ class ServerPool:
 
 _pool = ServerPool()
 atexit.register(_pool.close)
+
+
+def _acquire(pool: ServerPool, fixture: str) -> Server:
+    model, backend, options = SERVER_FIXTURES[fixture]
+    return pool.get(model, backend=backend, options=options)
 
 
 def _require_vllm() -> None:
@@ -102,26 +131,26 @@ def server_pool() -> Iterator[ServerPool]:
 def tiny_server(server_pool: ServerPool) -> Server:
     """A vLLM server with the random-weight ``tiny`` model on the guidance backend."""
     _require_vllm()
-    return server_pool.get("tiny", backend="guidance")
+    return _acquire(server_pool, "tiny_server")
 
 
 @pytest.fixture(scope="session")
 def smollm2_server(server_pool: ServerPool) -> Server:
     """A vLLM server with SmolLM2-135M-Instruct on the guidance backend."""
     _require_vllm()
-    return server_pool.get("smollm2", backend="guidance")
+    return _acquire(server_pool, "smollm2_server")
 
 
 @pytest.fixture(scope="session")
 def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
     """A vLLM server with the ``tiny`` model on the xgrammar backend (the rollback path)."""
     _require_vllm()
-    return server_pool.get("tiny", backend="xgrammar")
+    return _acquire(server_pool, "xgrammar_tiny_server")
 
 
 @pytest.fixture(autouse=True)
 def vllm_servers_alive(request: pytest.FixtureRequest) -> None:
     """Restart (on the same port) any pool server this test uses that was stopped to save memory."""
-    for name, (model, backend) in SERVER_FIXTURES.items():
+    for name in SERVER_FIXTURES:
         if name in request.fixturenames:
-            _pool.get(model, backend=backend)
+            _acquire(_pool, name)

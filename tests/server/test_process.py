@@ -1,0 +1,251 @@
+"""The managed vLLM process: command line, environment, start-up, and group shutdown.
+
+The fast layer runs ``fake_vllm.py`` through the ``launcher`` hook; one test starts real vLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lift_dspy.errors import ServerStartError
+from lift_dspy.server import process
+from lift_dspy.server.models import ModelSource
+from lift_dspy.server.process import build_command, build_env, detect_device, serve, start_server
+from lift_dspy.server.testing import ServerPool
+
+FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
+SOURCE = ModelSource(model="/models/tiny", served_name="tiny", local=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "mymodel"
+    path.mkdir()
+    return path
+
+
+def test_command_has_backend_port_and_cpu_flags() -> None:
+    cmd = build_command(SOURCE, port=8123, backend="guidance", device="cpu", python="/py", extra_args=["--x"])
+    assert cmd[:3] == ["/py", "-m", "vllm.entrypoints.openai.api_server"]
+    assert cmd[cmd.index("--model") + 1] == "/models/tiny"
+    assert cmd[cmd.index("--served-model-name") + 1] == "tiny"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--port") + 1] == "8123"
+    assert json.loads(cmd[cmd.index("--structured-outputs-config") + 1]) == {"backend": "guidance"}
+    assert cmd[cmd.index("--max-model-len") + 1] == "2048"
+    assert "--enforce-eager" in cmd
+    assert cmd[cmd.index("--dtype") + 1] == "bfloat16"
+    assert cmd[-1] == "--x"
+    assert not any(arg.startswith("--guided") for arg in cmd)
+
+
+def test_gpu_command_keeps_cuda_graphs() -> None:
+    cmd = build_command(SOURCE, port=1, backend="xgrammar", device="gpu", max_model_len=None)
+    assert "--enforce-eager" not in cmd
+    assert "--max-model-len" not in cmd
+    assert json.loads(cmd[cmd.index("--structured-outputs-config") + 1]) == {"backend": "xgrammar"}
+
+
+@pytest.mark.parametrize("backend", ["outlines", "GUIDANCE", ""])
+def test_unknown_backend_lists_choices(backend: str, model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="guidance, xgrammar"):
+        build_command(SOURCE, port=1, backend=backend, device="cpu")
+    with pytest.raises(ValueError, match="guidance, xgrammar"), serve(str(model_dir), backend=backend):
+        pass
+
+
+def test_cpu_env(tmp_path: Path) -> None:
+    env = build_env(device="cpu", scratch=tmp_path, local_model=True, base={"VLLM_CPU_KVCACHE_SPACE": "4"})
+    assert env["VLLM_TARGET_DEVICE"] == "cpu"
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "4"  # the user's setting wins
+    assert env["VLLM_NO_USAGE_STATS"] == "1"
+    assert env["VLLM_CACHE_ROOT"].startswith(str(tmp_path))
+    assert env["TMPDIR"].startswith(str(tmp_path))
+    assert env["HF_HUB_OFFLINE"] == "1"
+    gpu = build_env(device="gpu", scratch=tmp_path, local_model=False, base={})
+    assert "VLLM_TARGET_DEVICE" not in gpu
+    assert "HF_HUB_OFFLINE" not in gpu
+    assert (
+        build_env(device="cpu", scratch=tmp_path, local_model=True, base={})["VLLM_CPU_KVCACHE_SPACE"] == "1"
+    )
+
+
+def test_device_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFT_DSPY_DEVICE", "GPU")
+    assert detect_device() == "gpu"
+    monkeypatch.setenv("LIFT_DSPY_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="'cpu' or 'gpu'"):
+        detect_device()
+
+
+def test_detects_vllm_cpu_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIFT_DSPY_DEVICE", raising=False)
+    assert detect_device() == "cpu"  # this environment has vllm-cpu
+
+
+def test_serve_starts_answers_and_kills_the_whole_group(model_dir: Path, tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    log = tmp_path / "logs" / "fake.log"
+    with serve(
+        str(model_dir), launcher=FAKE, log_path=log, extra_args=["--fake-child-pidfile", str(pidfile)]
+    ) as server:
+        assert server.model == "mymodel"
+        assert server.backend == "guidance"
+        assert server.api_base == f"http://127.0.0.1:{server.port}/v1"
+        ids = [m["id"] for m in httpx.get(f"{server.api_base}/models").json()["data"]]
+        assert ids == ["mymodel"]
+        child = int(pidfile.read_text())
+        assert os.getpgid(server.pid) == server.pid
+        assert os.getpgid(child) == server.pid
+        assert _alive(child)
+    assert not _alive(server.pid)
+    assert not _alive(child)
+    assert _port_free(server.port)
+    text = log.read_text()
+    assert text.startswith("# lift-dspy: ")
+    assert "fake_vllm ready" in text
+    assert "VLLM_TARGET_DEVICE=cpu" in text
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_exception_or_ctrl_c_in_block_still_stops(model_dir: Path, exc: BaseException) -> None:
+    with pytest.raises(type(exc)), serve(str(model_dir), launcher=FAKE) as server:
+        raise exc
+    assert not _alive(server.pid)
+
+
+def test_exit_during_startup_raises_with_log_tail(model_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "crash.log"
+    with (
+        pytest.raises(ServerStartError, match="exited with code 7") as info,
+        serve(str(model_dir), launcher=FAKE, log_path=log, extra_args=["--fake-exit", "7"]),
+    ):
+        pass
+    assert "pretending to crash" in str(info.value)
+    assert info.value.log_path == str(log)
+
+
+def test_startup_timeout_raises_and_kills(model_dir: Path, tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    started = time.monotonic()
+    with pytest.raises(ServerStartError, match="did not answer"):
+        start_server(
+            str(model_dir),
+            launcher=FAKE,
+            startup_timeout=1.0,
+            extra_args=["--fake-delay", "60", "--fake-child-pidfile", str(pidfile)],
+        )
+    assert time.monotonic() - started < 30
+    assert not _alive(int(pidfile.read_text()))
+
+
+def test_sigterm_ignored_escalates_to_sigkill(model_dir: Path) -> None:
+    managed = start_server(str(model_dir), launcher=FAKE, extra_args=["--fake-ignore-sigterm"])
+    assert managed.running
+    started = time.monotonic()
+    managed.stop(grace=1.0)
+    assert time.monotonic() - started < 10
+    assert not _alive(managed.server.pid)
+    assert managed.returncode == -signal.SIGKILL
+    managed.stop()  # idempotent
+
+
+def test_running_turns_false_when_the_server_dies(model_dir: Path) -> None:
+    managed = start_server(str(model_dir), launcher=FAKE, extra_args=["--fake-exit-after", "0.5"])
+    try:
+        deadline = time.monotonic() + 10
+        while managed.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not managed.running
+        assert managed.returncode == 3
+    finally:
+        managed.stop()
+
+
+def test_busy_port_is_refused(model_dir: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(ServerStartError, match=f"port {port}"):
+            start_server(str(model_dir), launcher=FAKE, port=port)
+
+
+def test_missing_vllm_names_the_install_command(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIFT_DSPY_VLLM_LAUNCHER", raising=False)
+    with pytest.raises(ServerStartError, match=r"lift-dspy\[cpu\]"):
+        start_server(str(model_dir), python="/nonexistent/python3")
+
+
+def test_launcher_from_environment(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFT_DSPY_VLLM_LAUNCHER", " ".join(FAKE))
+    with serve(str(model_dir)) as server:
+        assert httpx.get(f"{server.api_base}/models").status_code == 200
+
+
+def test_default_log_goes_to_the_cache(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFT_DSPY_CACHE", str(tmp_path / "cache"))
+    with serve(str(model_dir), launcher=FAKE, served_name="custom") as server:
+        assert server.model == "custom"
+        assert server.log_path == tmp_path / "cache" / "logs" / f"vllm-custom-{server.port}.log"
+
+
+@pytest.mark.vllm
+def test_real_vllm_tiny_starts_serves_and_stops(server_pool: ServerPool, tmp_path: Path) -> None:
+    server_pool.make_room(1)  # never more than two vLLM servers at once
+    log = tmp_path / "vllm.log"
+    started = time.monotonic()
+    with serve("tiny", log_path=log) as server:
+        print(f"tiny vLLM start: {time.monotonic() - started:.1f} s")
+        models = httpx.get(f"{server.api_base}/models").json()["data"]
+        assert [(m["id"], m["max_model_len"]) for m in models] == [("tiny", 2048)]
+        version = httpx.get(server.api_base.removesuffix("/v1") + "/version").json()["version"]
+        assert tuple(int(x) for x in version.split(".")[:2]) >= (0, 12)
+        schema = {
+            "type": "object",
+            "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
+            "required": ["n"],
+            "additionalProperties": False,
+            "x-guidance": {"whitespace_flexible": False},
+        }
+        body = {
+            "model": server.model,
+            "messages": [{"role": "user", "content": "a digit"}],
+            "max_tokens": 32,
+            "structured_outputs": {"json": schema},
+        }
+        answer = httpx.post(f"{server.api_base}/chat/completions", json=body, timeout=120).json()
+        assert 0 <= json.loads(answer["choices"][0]["message"]["content"])["n"] <= 9
+        pgid = server.pid
+    assert not process._group_alive(pgid)
+    assert _port_free(server.port)
+    assert "vLLM" in log.read_text() or "vllm" in log.read_text()
