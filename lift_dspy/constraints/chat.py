@@ -112,6 +112,9 @@ def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
         parts.append(f"/(?s:.){{{low or 0},{'' if high is None else high}}}/")
     if not parts:
         return None
+    # DSPy strips field values, so bounds and patterns apply to the text without edge whitespace:
+    # the text must not have any.
+    parts.append(r"/(?:\S(?s:.*)\S|\S)?/")
     return " & ".join([*parts, "SAFE_TEXT"])
 
 

@@ -27,6 +27,10 @@ def _instances(signature: Any, fmt: str) -> st.SearchStrategy[dict[str, Any]]:
         if rule is not None and rule.kind == "text" and rule.terminal is None:
             # Free text: DSPy strips field values, so a model's text is compared stripped.
             fields[name] = text(1, 60).map(str.strip).filter(bool)
+        elif rule is not None and rule.kind == "text":
+            # Bounded text: a value with edge whitespace is not what a model under the grammar
+            # writes (DSPy strips it anyway).
+            fields[name] = from_schema(sub, defs).filter(lambda v: v == v.strip())
         else:
             fields[name] = from_schema(sub, defs)
     return st.fixed_dictionaries(fields)

@@ -1,0 +1,82 @@
+"""ReAct with two tools, n > 1, and the xgrammar rollback path against real vLLM servers."""
+
+from __future__ import annotations
+
+import dspy
+import pytest
+from zoo import Count, Sentiment
+
+import lift_dspy
+from lift_dspy.server.process import Server
+
+pytestmark = pytest.mark.vllm
+
+CALLS: list[tuple[str, dict]] = []
+
+
+def lookup(city: str) -> str:
+    """Look up the weather in a city."""
+    CALLS.append(("lookup", {"city": city}))
+    return f"sunny in {city}"
+
+
+def convert(celsius: int, unit: str = "F") -> str:
+    """Convert a temperature."""
+    CALLS.append(("convert", {"celsius": celsius, "unit": unit}))
+    return f"{celsius * 9 // 5 + 32} {unit}"
+
+
+def _lm(server: Server, **kwargs: object) -> lift_dspy.GuidanceLM:
+    return lift_dspy.GuidanceLM(
+        server.model,
+        api_base=server.api_base,
+        temperature=1.0,
+        max_tokens=1200,
+        max_text_chars=120,
+        num_retries=0,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("adapter", [None, dspy.JSONAdapter()], ids=["chat", "json"])
+def test_react_two_tools_every_step_is_a_valid_tool_call(tiny_server: Server, adapter: object) -> None:
+    CALLS.clear()
+    dspy.configure(lm=_lm(tiny_server, cache=False), adapter=adapter)
+    react = dspy.ReAct("question -> answer: int", tools=[lookup, convert], max_iters=4)
+    for i in range(5):
+        prediction = react(question="What is 20 C in F in Paris?", config={"rollout_id": i})
+        assert isinstance(prediction.answer, int)
+        for step in range(4):
+            name = prediction.trajectory.get(f"tool_name_{step}")
+            if name is None:
+                break
+            assert name in {"lookup", "convert", "finish"}
+            observation = prediction.trajectory[f"observation_{step}"]
+            assert "Execution error" not in str(observation), observation
+    # The tools were called with arguments of the right shape (never the other tool's).
+    for name, args in CALLS:
+        assert set(args) <= {"city"} if name == "lookup" else set(args) <= {"celsius", "unit"}
+
+
+def test_n_samples_are_all_valid(tiny_server: Server) -> None:
+    dspy.configure(lm=_lm(tiny_server, cache=False))
+    prediction = dspy.Predict(Sentiment, n=5)(text="fine")
+    assert len(prediction.completions) == 5
+    assert all(c.sentiment in {"positive", "negative", "neutral"} for c in prediction.completions)
+
+
+def test_cache_answers_identical_calls(tiny_server: Server) -> None:
+    lm = _lm(tiny_server, cache=True)
+    dspy.configure(lm=lm)
+    first = dspy.Predict(Count)(text="cache me please")
+    second = dspy.Predict(Count)(text="cache me please")
+    assert first.count == second.count
+    assert lm.stats()["total"]["calls"] == 1
+
+
+def test_xgrammar_backend_with_json_adapter(xgrammar_tiny_server: Server) -> None:
+    """The rollback path: the same program on xgrammar, through JSON-schema constraints."""
+    lm = _lm(xgrammar_tiny_server, cache=False)
+    dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
+    for i in range(5):
+        assert isinstance(dspy.Predict(Count)(text="a b", config={"rollout_id": i}).count, int)
