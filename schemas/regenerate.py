@@ -69,7 +69,7 @@ def render_model(schema_path: Path) -> str:
         use_annotated=True,
         use_schema_description=True,
         use_double_quotes=True,
-        collapse_root_models=True,
+        collapse_root_models=False,
         use_type_alias=True,
         formatters=[dcg.Formatter.BUILTIN],
     )

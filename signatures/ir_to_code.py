@@ -125,24 +125,23 @@ class IRToJava(dspy.Signature):
 class RepairCode(dspy.Signature):
     """Fix an implementation that the compiler rejected, keeping the IR's behaviour.
 
-    Read each diagnostic (file:line refers to the assembled source), change only what it points
-    at, and return the complete corrected implementation: the same signature unless the error is
-    in it, all needed imports and no unused ones, every body line.
+    Read each diagnostic and the source line it quotes, change only what it points at, and return
+    the complete corrected implementation: the same signature unless the error is in it, all
+    needed imports and no unused ones, every body line.
     """
 
     language: str = dspy.InputField(desc="typescript, rust, go or java.")
     ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
     previous: Implementation = dspy.InputField(desc="The implementation that failed to compile.")
-    source: str = dspy.InputField(desc="The assembled source file, with line numbers.")
-    diagnostics: str = dspy.InputField(desc="The compiler's error messages.")
+    diagnostics: str = dspy.InputField(desc="The compiler's errors, each with the source line it is about.")
     implementation: Implementation = dspy.OutputField(desc="The corrected implementation, complete.")
 
 
 class RepairTypeScript(RepairCode):
     """Fix a TypeScript implementation that `tsc --strict` rejected, keeping the IR's behaviour.
 
-    Read each diagnostic (main.ts(line,col) refers to the assembled source), change only what it
-    points at, and return the complete corrected implementation with every body line.
+    Read each diagnostic and the source line under it, change only what it points at, and return
+    the complete corrected implementation with every body line.
     """
 
     previous: TypeScriptImplementation = dspy.InputField(desc="The implementation that failed to compile.")
@@ -152,8 +151,8 @@ class RepairTypeScript(RepairCode):
 class RepairRust(RepairCode):
     """Fix a Rust implementation that `rustc` rejected, keeping the IR's behaviour.
 
-    Read each diagnostic (--> lib.rs:line:col refers to the assembled source; follow its help
-    lines), change only what it points at, and return the complete corrected implementation.
+    Read each diagnostic and the source lines it quotes (follow its help lines), change only what
+    it points at, and return the complete corrected implementation.
     """
 
     previous: RustImplementation = dspy.InputField(desc="The implementation that failed to compile.")
@@ -163,8 +162,8 @@ class RepairRust(RepairCode):
 class RepairGo(RepairCode):
     """Fix a Go implementation that `go build`/`go vet` rejected, keeping the IR's behaviour.
 
-    Read each diagnostic (./main.go:line:col refers to the assembled source), change only what it
-    points at (drop unused imports, add missing ones), and return the complete implementation.
+    Read each diagnostic and the source line under it, change only what it points at (drop unused
+    imports, add missing ones), and return the complete corrected implementation.
     """
 
     previous: GoImplementation = dspy.InputField(desc="The implementation that failed to compile.")
@@ -174,8 +173,8 @@ class RepairGo(RepairCode):
 class RepairJava(RepairCode):
     """Fix a Java implementation that `javac` rejected, keeping the IR's behaviour.
 
-    Read each diagnostic (Name.java:line refers to the assembled source), change only what it
-    points at (add missing java.util imports), and return the complete corrected implementation.
+    Read each diagnostic and the source line it quotes, change only what it points at (add
+    missing java.util imports), and return the complete corrected implementation.
     """
 
     previous: JavaImplementation = dspy.InputField(desc="The implementation that failed to compile.")

@@ -25,7 +25,7 @@ from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, 
 from lift_dspy.schemas import LANGUAGES, FunctionIR, Language
 from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
 
-__all__ = ["Attempt", "IRToCode", "LanguageResult", "numbered", "trim_diagnostics"]
+__all__ = ["Attempt", "IRToCode", "LanguageResult", "annotate_diagnostics", "trim_diagnostics"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,27 @@ class LanguageResult:
     error: str | None = None
 
 
-def numbered(source: str) -> str:
-    """The source with right-aligned line numbers, so diagnostics' line numbers can be matched."""
+# tsc ("main.ts(4,9): error ...") and go ("./main.go:4:9: ...") do not quote the offending line;
+# rustc and javac do.
+_LOCATION = re.compile(r"^(?:\./)?main\.(?:ts\((\d+),\d+\)|go:(\d+):\d+):")
+
+
+def annotate_diagnostics(diagnostics: str, source: str) -> str:
+    """Add the offending source line under each tsc/go diagnostic, as rustc and javac already do.
+
+    The LM sees the implementation object, not the assembled file, so a bare line number would
+    mean nothing to it.
+    """
     lines = source.splitlines()
-    width = len(str(len(lines)))
-    return "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(lines, 1))
+    out: list[str] = []
+    for line in diagnostics.splitlines():
+        out.append(line)
+        match = _LOCATION.match(line)
+        if match:
+            number = int(match.group(1) or match.group(2))
+            if 1 <= number <= len(lines):
+                out.append(f"  {number} | {lines[number - 1].strip()}")
+    return "\n".join(out)
 
 
 _NOISE = re.compile(
@@ -216,12 +232,12 @@ class IRToCode(dspy.Module):
         while retry and result.repairs < self.max_repairs:
             result.repairs += 1
             try:
+                diagnostics = annotate_diagnostics(result.diagnostics, result.source)
                 fixed = self.repair[language](
                     language=language,
                     ir=ir,
                     previous=result.implementation,
-                    source=numbered(result.source),
-                    diagnostics=trim_diagnostics(result.diagnostics),
+                    diagnostics=trim_diagnostics(diagnostics),
                 ).implementation
                 retry = self._compile(result, fixed)
             except _RECOVERABLE as exc:

@@ -13,15 +13,24 @@ Precondition = TypeAliasType("Precondition", Annotated[str, Field(max_length=120
 Postcondition = TypeAliasType("Postcondition", Annotated[str, Field(max_length=120, min_length=1)])
 
 
+IRType = TypeAliasType(
+    "IRType",
+    Annotated[
+        Literal["int", "float", "bool", "string", "list<int>", "list<float>", "list<string>", "list<bool>", "map<string,int>", "map<string,string>", "optional<int>", "optional<string>", "void"],
+        Field(description="A language-neutral type."),
+    ],
+)
+
+
+Effect = TypeAliasType("Effect", Literal["pure", "mutates_argument", "reads_input", "writes_output", "reads_file", "writes_file", "network", "may_fail", "nondeterministic"])
+
+
 class Param(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     name: Annotated[str, Field(pattern="^[a-z][a-z0-9_]{0,29}$")]
-    type: Annotated[
-        Literal["int", "float", "bool", "string", "list<int>", "list<float>", "list<string>", "list<bool>", "map<string,int>", "map<string,string>", "optional<int>", "optional<string>", "void"],
-        Field(description="A language-neutral type."),
-    ]
+    type: IRType
     description: Annotated[str, Field(max_length=100, min_length=1)]
 
 
@@ -29,10 +38,7 @@ class Returns(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    type: Annotated[
-        Literal["int", "float", "bool", "string", "list<int>", "list<float>", "list<string>", "list<bool>", "map<string,int>", "map<string,string>", "optional<int>", "optional<string>", "void"],
-        Field(description="A language-neutral type."),
-    ]
+    type: IRType
     description: Annotated[str, Field(max_length=100, min_length=1)]
 
 
@@ -64,7 +70,7 @@ class FunctionIR(BaseModel):
     params: Annotated[list[Param], Field(description="Parameters in call order (at most 5).", max_length=5)]
     returns: Returns
     effects: Annotated[
-        list[Literal["pure", "mutates_argument", "reads_input", "writes_output", "reads_file", "writes_file", "network", "may_fail", "nondeterministic"]],
+        list[Effect],
         Field(description='Side effects; ["pure"] when there are none.', max_length=3, min_length=1),
     ]
     preconditions: Annotated[

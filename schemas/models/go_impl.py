@@ -13,27 +13,34 @@ Import = TypeAliasType("Import", Annotated[str, Field(pattern="^[a-z][a-z0-9/]{0
 BodyStatement = TypeAliasType("BodyStatement", Annotated[str, Field(max_length=160, min_length=1)])
 
 
-class Param(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-    type: Annotated[
+Identifier = TypeAliasType("Identifier", Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")])
+
+
+TypeExpr = TypeAliasType(
+    "TypeExpr",
+    Annotated[
         str,
         Field(
             description="A Go type, e.g. int, float64, string, []int, map[string]int, *Node, error.",
             pattern="^[A-Za-z0-9_\\[\\]{}*(),. ]{1,80}$",
         ),
-    ]
+    ],
+)
+
+
+class Param(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Identifier
+    type: TypeExpr
 
 
 class FunctionSignature(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[
-        str, Field(description="MixedCaps function name.", pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-    ]
+    name: Annotated[Identifier, Field(description="MixedCaps function name.")]
     params: Annotated[list[Param], Field(max_length=5)]
     return_type: Annotated[
         str,
@@ -52,7 +59,7 @@ class HelperType(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+    name: Identifier
     fields: Annotated[list[Param], Field(max_length=6, min_length=1)]
 
 

@@ -16,33 +16,36 @@ Import = TypeAliasType(
 BodyStatement = TypeAliasType("BodyStatement", Annotated[str, Field(max_length=160, min_length=1)])
 
 
-class Param(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-    type: Annotated[
+Identifier = TypeAliasType("Identifier", Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")])
+
+
+TypeExpr = TypeAliasType(
+    "TypeExpr",
+    Annotated[
         str,
         Field(
             description="A Java type, e.g. int, long, double, boolean, String, int[], List<Integer>, Map<String, Integer>.",
             pattern="^[A-Za-z0-9_<>\\[\\],.? ]{1,80}$",
         ),
-    ]
+    ],
+)
+
+
+class Param(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Identifier
+    type: TypeExpr
 
 
 class FunctionSignature(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(description="camelCase method name.", pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+    name: Annotated[Identifier, Field(description="camelCase method name.")]
     params: Annotated[list[Param], Field(max_length=5)]
-    return_type: Annotated[
-        str,
-        Field(
-            description="A Java type, e.g. int, long, double, boolean, String, int[], List<Integer>, Map<String, Integer>.",
-            pattern="^[A-Za-z0-9_<>\\[\\],.? ]{1,80}$",
-        ),
-    ]
+    return_type: TypeExpr
 
 
 class HelperType(BaseModel):
@@ -53,7 +56,7 @@ class HelperType(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+    name: Identifier
     fields: Annotated[list[Param], Field(max_length=6, min_length=1)]
 
 

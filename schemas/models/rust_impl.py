@@ -19,35 +19,36 @@ Use = TypeAliasType(
 BodyStatement = TypeAliasType("BodyStatement", Annotated[str, Field(max_length=160, min_length=1)])
 
 
-class Param(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-    type: Annotated[
+Identifier = TypeAliasType("Identifier", Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")])
+
+
+TypeExpr = TypeAliasType(
+    "TypeExpr",
+    Annotated[
         str,
         Field(
             description="A Rust type, e.g. i64, &str, String, Vec<i64>, &[f64], Option<usize>, HashMap<String, i64>; () for none.",
             pattern="^[A-Za-z0-9_<>\\[\\]():;,&' *+-]{1,80}$",
         ),
-    ]
+    ],
+)
+
+
+class Param(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Identifier
+    type: TypeExpr
 
 
 class FunctionSignature(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[
-        str, Field(description="snake_case function name.", pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-    ]
+    name: Annotated[Identifier, Field(description="snake_case function name.")]
     params: Annotated[list[Param], Field(max_length=5)]
-    return_type: Annotated[
-        str,
-        Field(
-            description="A Rust type, e.g. i64, &str, String, Vec<i64>, &[f64], Option<usize>, HashMap<String, i64>; () for none.",
-            pattern="^[A-Za-z0-9_<>\\[\\]():;,&' *+-]{1,80}$",
-        ),
-    ]
+    return_type: TypeExpr
 
 
 class HelperType(BaseModel):
@@ -58,7 +59,7 @@ class HelperType(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+    name: Identifier
     fields: Annotated[list[Param], Field(max_length=6, min_length=1)]
 
 

@@ -13,35 +13,33 @@ BodyStatement = TypeAliasType("BodyStatement", Annotated[str, Field(max_length=1
 Identifier = TypeAliasType("Identifier", Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")])
 
 
-class Param(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-    type: Annotated[
+TypeExpr = TypeAliasType(
+    "TypeExpr",
+    Annotated[
         str,
         Field(
             description="A TypeScript type, e.g. number, string[], Map<string, number>, number | null.",
             pattern="^[A-Za-z0-9_<>\\[\\](){}:;,.|&?' =-]{1,80}$",
         ),
-    ]
+    ],
+)
+
+
+class Param(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    name: Identifier
+    type: TypeExpr
 
 
 class FunctionSignature(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[
-        str, Field(description="camelCase function name.", pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-    ]
+    name: Annotated[Identifier, Field(description="camelCase function name.")]
     params: Annotated[list[Param], Field(max_length=5)]
-    return_type: Annotated[
-        str,
-        Field(
-            description="A TypeScript type, e.g. number, string[], Map<string, number>, number | null.",
-            pattern="^[A-Za-z0-9_<>\\[\\](){}:;,.|&?' =-]{1,80}$",
-        ),
-    ]
+    return_type: TypeExpr
 
 
 class Import(BaseModel):
@@ -60,7 +58,7 @@ class HelperType(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+    name: Identifier
     fields: Annotated[list[Param], Field(max_length=6, min_length=1)]
 
 

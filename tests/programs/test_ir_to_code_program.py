@@ -11,7 +11,7 @@ from dspy.utils import DummyLM
 from lift_dspy.schemas import FunctionIR, Language
 
 from lift_dspy.programs import IRToCode
-from lift_dspy.programs.ir_to_code import numbered, trim_diagnostics
+from lift_dspy.programs.ir_to_code import annotate_diagnostics, trim_diagnostics
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, find_toolchain
 
 IR: dict[str, Any] = {
@@ -58,7 +58,7 @@ class FakeChecker:
     def __call__(self, language: Language, source: str) -> CompileResult:
         self.calls.append((language, source))
         ok = "BROKEN" not in source
-        diagnostics = "" if ok else "lib.rs:2:5: error: BROKEN is not a value"
+        diagnostics = "" if ok else "./main.go:2:5: BROKEN is not a value"
         return CompileResult(ok, diagnostics, 0.01, "fake", "1.0")
 
 
@@ -78,7 +78,7 @@ def test_failing_first_answer_is_repaired_from_the_diagnostics() -> None:
     assert "pub fn clampValue() -> int {\n    1\n}" in result.source
     repair_prompt = lm.history[-1]["messages"][-1]["content"]
     assert "BROKEN is not a value" in repair_prompt  # the diagnostics reach the LM
-    assert "2 |     BROKEN" in repair_prompt  # with the numbered source
+    assert "2 | BROKEN" in repair_prompt  # with the source line it is about
     assert "RustImplementation" in repair_prompt
 
 
@@ -171,7 +171,13 @@ def test_program_exposes_its_predictors_for_optimizers() -> None:
 
 
 def test_helpers() -> None:
-    assert numbered("a\nb") == "1 | a\n2 | b"
+    source = "export function f(): number {\n  return x;\n}\n"
+    ts = "main.ts(2,10): error TS2304: Cannot find name 'x'."
+    assert annotate_diagnostics(ts, source) == ts + "\n  2 | return x;"
+    go = "# lift/generated\n./main.go:3:1: undefined: y\n./main.go:99:1: beyond the end"
+    assert annotate_diagnostics(go, source) == go.replace("undefined: y", "undefined: y\n  3 | }")
+    rust = " --> lib.rs:2:5"
+    assert annotate_diagnostics(rust, source) == rust  # rustc quotes the line itself
     text = "error[E0308]: x\n --> lib.rs:2:5\nerror: aborting due to 1 previous error\n" + "y" * 2000
     trimmed = trim_diagnostics(text, limit=100)
     assert "aborting" not in trimmed

@@ -48,7 +48,7 @@ def test_factories_type_the_output_by_language(language: Language) -> None:
     assert generate.output_fields["implementation"].annotation is model
     repair = repair_signature(language)
     assert issubclass(repair, RepairCode)
-    assert list(repair.input_fields) == ["language", "ir", "previous", "source", "diagnostics"]
+    assert list(repair.input_fields) == ["language", "ir", "previous", "diagnostics"]
     assert repair.input_fields["previous"].annotation is model
     assert repair.output_fields["implementation"].annotation is model
 
