@@ -104,7 +104,7 @@ _NOISE = re.compile(
 )
 
 
-def trim_diagnostics(text: str, limit: int = 1000) -> str:
+def trim_diagnostics(text: str, limit: int = 600) -> str:
     """Compiler output without summary lines, cut to ``limit`` characters (first errors first)."""
     text = "\n".join(line for line in text.splitlines() if not _NOISE.match(line.strip())).strip()
     if len(text) <= limit:
