@@ -91,6 +91,15 @@ class ServerPool:
             self._live[key] = managed  # re-inserted last: most recently used
             return managed.server
 
+    def stop(
+        self, model: str, *, backend: str = "guidance", options: tuple[tuple[str, Any], ...] = ()
+    ) -> None:
+        """Stop one server now; a later `get` restarts it on the same port."""
+        with self._lock:
+            managed = self._live.pop((model, backend, options), None)
+        if managed is not None:
+            managed.stop()
+
     def make_room(self, count: int = 1) -> None:
         """Stop least recently used servers so that ``count`` more can run within ``max_live``."""
         with self._lock:
@@ -143,7 +152,10 @@ def smollm2_server(server_pool: ServerPool) -> Server:
 
 @pytest.fixture(scope="session")
 def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
-    """A vLLM server with the ``tiny`` model on the xgrammar backend (the rollback path)."""
+    """A vLLM server with the ``tiny`` model on the xgrammar backend (the rollback path).
+
+    Started with ``"disable_any_whitespace": true``: xgrammar ignores per-schema ``x-guidance``.
+    """
     _require_vllm()
     return _acquire(server_pool, "xgrammar_tiny_server")
 

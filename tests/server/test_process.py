@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,9 +19,9 @@ import httpx
 import pytest
 
 from lift_dspy.errors import ServerStartError
-from lift_dspy.server import process
+from lift_dspy.server import default, process
 from lift_dspy.server.models import ModelSource
-from lift_dspy.server.process import build_command, build_env, detect_device, serve, start_server
+from lift_dspy.server.process import Server, build_command, build_env, detect_device, serve, start_server
 from lift_dspy.server.testing import ServerPool
 
 FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
@@ -219,33 +221,103 @@ def test_default_log_goes_to_the_cache(
         assert server.log_path == tmp_path / "cache" / "logs" / f"vllm-custom-{server.port}.log"
 
 
+def test_pool_caps_live_servers_and_restarts_on_the_same_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFT_DSPY_VLLM_LAUNCHER", " ".join(FAKE))
+    monkeypatch.setenv("LIFT_DSPY_CACHE", str(tmp_path / "cache"))
+    names = []
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        names.append(str(tmp_path / name))
+    pool = ServerPool(max_live=2)
+    try:
+        a, b = pool.get(names[0]), pool.get(names[1])
+        assert pool.get(names[0]) == a  # reused, and now the most recently used
+        c = pool.get(names[2])  # evicts b, the least recently used
+        assert _alive(a.pid)
+        assert _alive(c.pid)
+        assert not _alive(b.pid)
+        b2 = pool.get(names[1])  # back on its old port, so earlier api_base values stay valid
+        assert b2.api_base == b.api_base
+        assert b2.pid != b.pid
+        assert not _alive(a.pid)
+        pool.stop(names[2])
+        assert not _alive(c.pid)
+    finally:
+        pool.close()
+    assert not _alive(b2.pid)
+
+
+def test_default_server_starts_once_shared_and_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIFT_DSPY_VLLM_LAUNCHER", " ".join([*FAKE, "--fake-exit-after", "4"]))
+    monkeypatch.setenv("LIFT_DSPY_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LIFT_DSPY_DEFAULT_MODEL", str(tmp_path))
+    results: list[Server] = []
+    threads = [threading.Thread(target=lambda: results.append(default.default_server())) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        first = results[0]
+        assert results == [first] * 3
+        assert first.model == tmp_path.name
+        assert first.backend == "guidance"
+        deadline = time.monotonic() + 20
+        while _alive(first.pid) and time.monotonic() < deadline:  # the fake exits after 4 s
+            time.sleep(0.1)
+        second = default.default_server()
+        assert second.pid != first.pid
+        assert httpx.get(f"{second.api_base}/models").status_code == 200
+    finally:
+        default.stop_default_server()
+    assert not _alive(results[0].pid)
+    assert not _alive(second.pid)
+    default.stop_default_server()  # idempotent
+
+
+def test_importing_lift_dspy_starts_nothing_heavy() -> None:
+    code = (
+        "import sys, lift_dspy, lift_dspy.server, lift_dspy.cli, lift_dspy.server.testing\n"
+        "heavy = sorted(m for m in ('torch', 'vllm', 'transformers') if m in sys.modules)\n"
+        "from lift_dspy.server import default\n"
+        "print(heavy, default._managed)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] None"
+
+
 @pytest.mark.vllm
-def test_real_vllm_tiny_starts_serves_and_stops(server_pool: ServerPool, tmp_path: Path) -> None:
-    server_pool.make_room(1)  # never more than two vLLM servers at once
-    log = tmp_path / "vllm.log"
+def test_real_vllm_tiny_serves_and_stops(server_pool: ServerPool) -> None:
+    """One real vLLM: the session's shared tiny server (started here if no test did yet)."""
     started = time.monotonic()
-    with serve("tiny", log_path=log) as server:
-        print(f"tiny vLLM start: {time.monotonic() - started:.1f} s")
-        models = httpx.get(f"{server.api_base}/models").json()["data"]
-        assert [(m["id"], m["max_model_len"]) for m in models] == [("tiny", 2048)]
-        version = httpx.get(server.api_base.removesuffix("/v1") + "/version").json()["version"]
-        assert tuple(int(x) for x in version.split(".")[:2]) >= (0, 12)
-        schema = {
-            "type": "object",
-            "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
-            "required": ["n"],
-            "additionalProperties": False,
-            "x-guidance": {"whitespace_flexible": False},
-        }
-        body = {
-            "model": server.model,
-            "messages": [{"role": "user", "content": "a digit"}],
-            "max_tokens": 32,
-            "structured_outputs": {"json": schema},
-        }
-        answer = httpx.post(f"{server.api_base}/chat/completions", json=body, timeout=120).json()
-        assert 0 <= json.loads(answer["choices"][0]["message"]["content"])["n"] <= 9
-        pgid = server.pid
-    assert not process._group_alive(pgid)
+    server = server_pool.get("tiny", backend="guidance")
+    print(f"tiny vLLM ready after {time.monotonic() - started:.1f} s (0 if already running)")
+    models = httpx.get(f"{server.api_base}/models").json()["data"]
+    assert [(m["id"], m["max_model_len"]) for m in models] == [("tiny", 2048)]
+    version = httpx.get(server.api_base.removesuffix("/v1") + "/version").json()["version"]
+    assert tuple(int(x) for x in version.split(".")[:2]) >= (0, 12)
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9}},
+        "required": ["n"],
+        "additionalProperties": False,
+        "x-guidance": {"whitespace_flexible": False},
+    }
+    body = {
+        "model": server.model,
+        "messages": [{"role": "user", "content": "a digit"}],
+        "max_tokens": 32,
+        "structured_outputs": {"json": schema},
+    }
+    answer = httpx.post(f"{server.api_base}/chat/completions", json=body, timeout=120).json()
+    assert 0 <= json.loads(answer["choices"][0]["message"]["content"])["n"] <= 9
+    assert os.getpgid(server.pid) == server.pid
+    assert "Application startup complete" in server.log_path.read_text()
+
+    server_pool.stop("tiny", backend="guidance")  # restarted on the same port if a later test needs it
+    assert not process._group_alive(server.pid)
     assert _port_free(server.port)
-    assert "vLLM" in log.read_text() or "vllm" in log.read_text()
