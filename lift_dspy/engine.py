@@ -21,7 +21,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 import httpx
@@ -36,6 +36,7 @@ from lift_dspy.errors import (
     BackendServerError,
     BackendUnavailableError,
     TruncatedOutputError,
+    UnsupportedSchemaError,
 )
 from lift_dspy.request import build_payload
 from lift_dspy.stats import Stats
@@ -44,6 +45,7 @@ __all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_cons
 
 logger = logging.getLogger(__name__)
 
+Backend = Literal["guidance", "xgrammar"]
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "content_filter": "content_filter"}
 _CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
 _warned: set[str] = set()
@@ -61,6 +63,9 @@ class EngineConfig:
         options: How constraints are built (``lenient``, ``max_text_chars``).
         constrain: False sends no constraint at all (a baseline; answers are not validated).
         served_model: The model name to send instead of the LM's model string.
+        backend: The server's structured-output backend. ``guidance`` takes every constraint and is
+            checked byte for byte; ``xgrammar`` (the rollback path) takes JSON Schemas only, so it
+            needs ``dspy.JSONAdapter()``, and answers are checked by value.
     """
 
     api_base: str | None = None
@@ -69,6 +74,7 @@ class EngineConfig:
     options: Options = field(default_factory=Options)
     constrain: bool = True
     served_model: str | None = None
+    backend: Backend = "guidance"
 
     def public_state(self) -> dict[str, Any]:
         """The settings that can be saved (everything but the key)."""
@@ -79,6 +85,7 @@ class EngineConfig:
             "max_text_chars": self.options.max_text_chars,
             "constrain": self.constrain,
             "served_model": self.served_model,
+            "backend": self.backend,
         }
 
 
@@ -214,6 +221,12 @@ class _EngineCore:
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""
         constraint = active_constraint(request, self.config.options) if self.config.constrain else None
+        if constraint is not None and constraint.format == "chat" and self.config.backend != "guidance":
+            raise UnsupportedSchemaError(
+                f"the {self.config.backend} backend cannot run llguidance's Lark grammar of DSPy's chat "
+                "layout; use JSON Schema constraints: dspy.configure(adapter=dspy.JSONAdapter())",
+                keyword="grammar",
+            )
         base, model = self._base_and_model(request)
         payload = build_payload(
             request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
@@ -264,7 +277,7 @@ class _EngineCore:
                 raise TruncatedOutputError(
                     raw_text=text, max_tokens=plan.payload.get("max_tokens"), model=model
                 )
-            constraint.validate(text, model_name=model)
+            constraint.validate(text, model_name=model, exact=self.config.backend == "guidance")
         self.stats.record_success(
             constraint, time.perf_counter() - plan.started, usage.get("completion_tokens"), reason
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 import httpx
@@ -45,6 +45,8 @@ class GuidanceLM(dspy.LM):
         max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
             without ``maxLength``) to this many characters, so generation always terminates.
         constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
+        backend: The server's structured-output backend: ``guidance`` (default) or ``xgrammar``,
+            the rollback path, which takes JSON Schemas only (use ``dspy.JSONAdapter()`` with it).
         transport: An ``httpx`` transport for the sync engine (tests, proxies, custom TLS).
         async_transport: The same for the async engine.
         **lm_kwargs: Anything ``dspy.LM`` takes: ``temperature``, ``max_tokens``, ``cache``,
@@ -67,6 +69,7 @@ class GuidanceLM(dspy.LM):
         lenient: bool = False,
         max_text_chars: int | None = None,
         constrain: bool = True,
+        backend: Literal["guidance", "xgrammar"] = "guidance",
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         **lm_kwargs: Any,
@@ -89,6 +92,8 @@ class GuidanceLM(dspy.LM):
             )
         if model is None:
             model = os.environ.get(_ENV_DEFAULT_MODEL, "smollm2")
+        if backend not in ("guidance", "xgrammar"):
+            raise ValueError(f"backend must be 'guidance' or 'xgrammar', got {backend!r}")
         if api_base is not None and not api_base.startswith(("http://", "https://")):
             raise ValueError(
                 f"api_base must be an http(s) URL like http://localhost:8000/v1, got {api_base!r}"
@@ -99,6 +104,7 @@ class GuidanceLM(dspy.LM):
             timeout=timeout,
             options=Options(lenient=lenient, max_text_chars=max_text_chars),
             constrain=constrain,
+            backend=backend,
         )
         self.stats_collector = Stats()
         super().__init__(
@@ -127,6 +133,7 @@ class GuidanceLM(dspy.LM):
             lenient=public["lenient"],
             max_text_chars=public["max_text_chars"],
             constrain=public["constrain"],
+            backend=public["backend"],
         )
         return state
 

@@ -49,8 +49,15 @@ class Constraint:
     rules: tuple[FieldRule, ...] = ()
     matcher: GrammarMatcher = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
 
-    def validate(self, text: str, *, model_name: str | None = None) -> dict[str, Any]:
+    def validate(self, text: str, *, model_name: str | None = None, exact: bool = True) -> dict[str, Any]:
         """Check an answer; return the validated output values by field name.
+
+        Args:
+            text: The complete answer.
+            model_name: For error messages.
+            exact: Also require the text to be a sentence of the grammar, byte for byte (right for
+                the guidance backend, which enforced exactly this grammar). Other backends
+                (xgrammar) write their own whitespace, so only the values are checked.
 
         Raises:
             ConstraintViolationError: the text is not a sentence of the constraint's grammar or
@@ -70,7 +77,7 @@ class Constraint:
                 field=str(loc[0]) if loc else None,
                 model=model_name,
             ) from exc
-        mismatch = self.matcher.mismatch(text)
+        mismatch = self.matcher.mismatch(text) if exact else None
         if mismatch is not None:
             offset, reason = mismatch
             raise ConstraintViolationError(

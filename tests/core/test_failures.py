@@ -151,3 +151,16 @@ def test_max_text_chars_bounds_free_text_and_json_strings() -> None:
     assert schema["properties"]["essay"]["maxLength"] == 50
     with pytest.raises(ValueError, match="positive"):
         lift_dspy.constraint_for(dspy.Signature("q -> essay"), max_text_chars=0)
+
+
+def test_xgrammar_backend_needs_json_adapter_and_checks_values_only() -> None:
+    fake = FakeVLLM(['{"count":7}'])
+    dspy.configure(lm=fake.lm(backend="xgrammar"))
+    with pytest.raises(lift_dspy.UnsupportedSchemaError, match="JSONAdapter"):
+        dspy.Predict(Count)(text="a")
+    assert fake.payloads == []
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        # xgrammar writes its own whitespace ("count":7): values are checked, not bytes.
+        assert dspy.Predict(Count)(text="a").count == 7
+    with pytest.raises(ValueError, match="backend"):
+        FakeVLLM().lm(backend="outlines")

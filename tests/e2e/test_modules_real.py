@@ -76,7 +76,9 @@ def test_cache_answers_identical_calls(tiny_server: Server) -> None:
 
 def test_xgrammar_backend_with_json_adapter(xgrammar_tiny_server: Server) -> None:
     """The rollback path: the same program on xgrammar, through JSON-schema constraints."""
-    lm = _lm(xgrammar_tiny_server, cache=False)
+    lm = _lm(xgrammar_tiny_server, cache=False, backend="xgrammar")
     dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
     for i in range(5):
         assert isinstance(dspy.Predict(Count)(text="a b", config={"rollout_id": i}).count, int)
+    with dspy.context(adapter=None), pytest.raises(lift_dspy.UnsupportedSchemaError, match="JSONAdapter"):
+        dspy.Predict(Count)(text="a b")
