@@ -165,7 +165,8 @@ def _bound_strings(node: Any, limit: int) -> None:
     if not isinstance(node, dict):
         return
     values = node.get("additionalProperties")
-    if isinstance(values, dict) and not {"properties", "patternProperties", "propertyNames"}.intersection(node):
+    keyed = {"properties", "patternProperties", "propertyNames"}.intersection(node)
+    if isinstance(values, dict) and not keyed:
         # A map (dict[str, X]): its keys are strings too. llguidance has no propertyNames, so the
         # key length is bounded through patternProperties.
         node["patternProperties"] = {f"^.{{0,{limit}}}$": values}

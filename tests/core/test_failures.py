@@ -147,7 +147,9 @@ def test_api_base_without_model_says_what_to_pass() -> None:
 def test_max_text_chars_bounds_free_text_and_json_strings() -> None:
     chat = lift_dspy.constraint_for(dspy.Signature("q -> essay, title"), max_text_chars=50)["grammar"]
     assert "/(?s:.){0,50}/ & " in chat
-    schema = lift_dspy.constraint_for(dspy.Signature("q -> essay"), dspy.JSONAdapter(), max_text_chars=50)["json"]
+    schema = lift_dspy.constraint_for(dspy.Signature("q -> essay"), dspy.JSONAdapter(), max_text_chars=50)[
+        "json"
+    ]
     assert schema["properties"]["essay"]["maxLength"] == 50
     with pytest.raises(ValueError, match="positive"):
         lift_dspy.constraint_for(dspy.Signature("q -> essay"), max_text_chars=0)
