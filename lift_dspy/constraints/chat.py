@@ -38,12 +38,20 @@ from lift_dspy.constraints.schema import (
 )
 from lift_dspy.constraints.tools import ToolSpec
 
-__all__ = ["FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
+__all__ = ["SAFE_TEXT_REGEX", "FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
 
 FieldKind = Literal["text", "choice", "json"]
 
-# Free text: anything that does not contain a field header opener.
-_SAFE_TEXT = r"SAFE_TEXT: /(?s:.*)/ & ~/(?s:.*)\[\[ ##(?s:.*)/"
+# Free text: anything that does not contain the field header opener "[[ ##". Written as the plain
+# regular expression of that automaton (states: matched "", "[", "[[", "[[ ", "[[ #") rather than
+# with llguidance's negation operator: `& ~/.../` combined with a length bound exhausts
+# llguidance's lexer budget ("too many expressions constructed") on a real 49k-token vocabulary,
+# and vLLM then ends the request early. tests/constraints/test_chat_text.py checks it against a
+# brute-force definition.
+_LOOP = r"\[+ #?\["
+_EXIT = r"(?:[^\[]|\[+(?:[^\[ ]| (?:[^#\[]|#[^#\[])))"
+SAFE_TEXT_REGEX = rf"(?:[^\[]|\[(?:{_LOOP})*{_EXIT})*(?:\[(?:{_LOOP})*(?:\[+(?: #?)?)?)?"
+_SAFE_TEXT = f"SAFE_TEXT: /{SAFE_TEXT_REGEX}/"
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,10 @@ def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
         parts.append(f"/(?s:.){{{low or 0},{'' if high is None else high}}}/")
     if not parts:
         return None
-    # DSPy strips field values, so bounds and patterns apply to the text without edge whitespace:
-    # the text must not have any.
-    parts.append(r"/(?:\S(?s:.*)\S|\S)?/")
+    if info.metadata and (schema.get("minLength") or "pattern" in schema):
+        # DSPy strips field values, so a lower bound or a pattern applies to the text without
+        # edge whitespace: the text must not have any.
+        parts.append(r"/(?:\S(?s:.*)\S|\S)?/")
     return " & ".join([*parts, "SAFE_TEXT"])
 
 

@@ -63,9 +63,19 @@ class Constraint:
             ConstraintViolationError: the text is not a sentence of the constraint's grammar or
                 does not validate against the output model; ``field`` names the first bad field.
         """
-        values = (
-            self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
-        )
+        try:
+            values = self._parse(text, model_name)
+        except ConstraintViolationError as exc:
+            mismatch = self.matcher.mismatch(text) if exact else None
+            if mismatch is not None and mismatch[0] == len(text.encode("utf-8")):
+                raise ConstraintViolationError(
+                    f"{exc.reason} ({mismatch[1]})",
+                    raw_text=text,
+                    field=exc.field,
+                    model=model_name,
+                    hint=_STOPPED_EARLY,
+                ) from exc
+            raise
         try:
             validated = self.model.model_validate(values)
         except pydantic.ValidationError as exc:
@@ -85,6 +95,7 @@ class Constraint:
                 raw_text=text,
                 field=self._field_at(text, offset),
                 model=model_name,
+                hint=_STOPPED_EARLY if offset == len(text.encode("utf-8")) else None,
             )
         return validated.model_dump(by_alias=True)
 
@@ -118,6 +129,9 @@ class Constraint:
         names = [name for name in _HEADER.findall(prefix) if name != "completed"]
         return names[-1] if names else None
 
+    def _parse(self, text: str, model_name: str | None) -> dict[str, Any]:
+        return self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
+
     def _parse_chat(self, text: str, model_name: str | None) -> dict[str, Any]:
         sections: dict[str | None, list[str]] = {}
         current: str | None = None
@@ -143,6 +157,13 @@ class Constraint:
         if "completed" not in sections:
             raise ConstraintViolationError(f"missing {header('completed')}", raw_text=text, model=model_name)
         return values
+
+
+_STOPPED_EARLY = (
+    "The text is a correct but unfinished answer: the server stopped the generation early. vLLM's "
+    "guidance backend ends a request when llguidance hits a resource limit (look for 'TooComplex' "
+    "in the server log); otherwise a stop string or an EOS the server forced."
+)
 
 
 def _chat_value(rule: FieldRule, raw: str, text: str, model_name: str | None) -> Any:
