@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import dspy
 import pytest
 from zoo import Count, Sentiment
@@ -68,8 +70,9 @@ def test_n_samples_are_all_valid(tiny_server: Server) -> None:
 def test_cache_answers_identical_calls(tiny_server: Server) -> None:
     lm = _lm(tiny_server, cache=True)
     dspy.configure(lm=lm)
-    first = dspy.Predict(Count)(text="cache me please")
-    second = dspy.Predict(Count)(text="cache me please")
+    text = f"cache me {uuid.uuid4()}"  # DSPy's disk cache outlives the test run
+    first = dspy.Predict(Count)(text=text)
+    second = dspy.Predict(Count)(text=text)
     assert first.count == second.count
     assert lm.stats()["total"]["calls"] == 1
 
