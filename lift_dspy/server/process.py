@@ -258,7 +258,7 @@ def start_server(
         )
         path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-{_slug(source)}-{chosen}.log"
         try:
-            return _launch(cmd, source, backend, device, path, startup_timeout)
+            return _launch(cmd, source, chosen, backend, device, path, startup_timeout)
         except ServerStartError as exc:
             if attempt < attempts and "address already in use" in str(exc).lower():
                 logger.warning("Port %d was taken during start-up; retrying on another port", chosen)
@@ -308,7 +308,13 @@ def serve(
 
 
 def _launch(
-    cmd: list[str], source: ModelSource, backend: str, device: Device, log_path: Path, timeout: float
+    cmd: list[str],
+    source: ModelSource,
+    port: int,
+    backend: str,
+    device: Device,
+    log_path: Path,
+    timeout: float,
 ) -> ManagedServer:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="lift-dspy-vllm-"))
@@ -317,7 +323,6 @@ def _launch(
     log_file = log_path.open("wb")
     log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
     log_file.flush()
-    port = int(cmd[cmd.index("--port") + 1])
     api_base = f"http://127.0.0.1:{port}/v1"
     logger.info(
         "Starting vLLM (model %s, backend %s, %s) at %s; log: %s",

@@ -56,7 +56,8 @@ class ServerPool:
     """Managed servers keyed by (model, backend); at most ``max_live`` run at once."""
 
     max_live: int = 2
-    startup_timeout: float = 600.0
+    # Generous: on a 2-core machine shared with other vLLM servers a start took up to 390 s.
+    startup_timeout: float = 900.0
     _live: dict[_Key, ManagedServer] = field(default_factory=dict)
     _ports: dict[_Key, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
