@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import dspy
 import httpx
-from dspy.lm15 import Message, Request, Response, TextPart, Usage, response_to_events
+from dspy.lm15 import Message, Request, Response, StreamEndEvent, TextPart, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
@@ -40,6 +40,7 @@ from lift_dspy.errors import (
 )
 from lift_dspy.request import build_payload
 from lift_dspy.stats import Stats
+from lift_dspy.streaming import SSEAccumulator, stream_payload
 
 __all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_constraint"]
 
@@ -239,6 +240,17 @@ class _EngineCore:
         )
         return _Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter())
 
+    def _feed(self, plan: _Plan, sse: SSEAccumulator, line: str) -> list[Any]:
+        try:
+            return sse.feed(line)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise BackendError(f"malformed stream line: {line[:200]!r}", url=plan.url, status=200) from exc
+
+    def _end(self, plan: _Plan, sse: SSEAccumulator) -> StreamEndEvent:
+        """Validate the streamed answer exactly like a non-streamed one."""
+        response = self.finish(plan, 200, sse.body())
+        return StreamEndEvent(finish_reason=response.finish_reason, usage=response.usage)
+
     def headers(self) -> dict[str, str]:
         """Request headers (the bearer token only when configured)."""
         headers = {"Content-Type": "application/json", "User-Agent": "lift-dspy"}
@@ -349,8 +361,24 @@ class GuidanceEngine(_EngineCore):
         return self.finish(plan, reply.status_code, reply.content)
 
     def stream(self, request: Request) -> Iterator[Any]:
-        """Stream events of a completion that has already been validated."""
-        return response_to_events(self.complete(request))
+        """Stream text deltas as they are generated; validate the whole answer at the end."""
+        plan = self.plan(request)
+        sse = SSEAccumulator()
+        try:
+            with self._http().stream(
+                "POST", plan.url, json=stream_payload(plan.payload), headers=self.headers()
+            ) as reply:
+                if reply.status_code >= 400:
+                    self.finish(plan, reply.status_code, reply.read())
+                yield sse.start()
+                for line in reply.iter_lines():
+                    yield from self._feed(plan, sse, line)
+        except httpx.HTTPError as exc:
+            self.stats.record_error(
+                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
+            )
+            raise _transport_error(exc, plan.url) from exc
+        yield self._end(plan, sse)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -402,9 +430,25 @@ class AsyncGuidanceEngine(_EngineCore):
         return self.finish(plan, reply.status_code, reply.content)
 
     async def stream(self, request: Request) -> AsyncIterator[Any]:
-        """Stream events of a completion that has already been validated."""
-        for event in response_to_events(await self.complete(request)):
-            yield event
+        """Stream text deltas as they are generated; validate the whole answer at the end."""
+        plan = self.plan(request)
+        sse = SSEAccumulator()
+        try:
+            async with self._http().stream(
+                "POST", plan.url, json=stream_payload(plan.payload), headers=self.headers()
+            ) as reply:
+                if reply.status_code >= 400:
+                    self.finish(plan, reply.status_code, await reply.aread())
+                yield sse.start()
+                async for line in reply.aiter_lines():
+                    for event in self._feed(plan, sse, line):
+                        yield event
+        except httpx.HTTPError as exc:
+            self.stats.record_error(
+                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
+            )
+            raise _transport_error(exc, plan.url) from exc
+        yield self._end(plan, sse)
 
     async def aclose(self) -> None:
         """Close this loop's connection pool."""

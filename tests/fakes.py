@@ -38,6 +38,8 @@ class FakeVLLM:
         if isinstance(reply, httpx.Response):
             return reply
         text, finish = reply if isinstance(reply, tuple) else (reply, "stop")
+        if payload.get("stream"):
+            return httpx.Response(200, text=_sse(text, finish, payload["model"]))
         return httpx.Response(
             200,
             json={
@@ -63,3 +65,23 @@ class FakeVLLM:
             async_transport=transport,
             **kwargs,
         )
+
+
+def _sse(text: str, finish: str, model: str) -> str:
+    """The text as vLLM streams it: a few deltas, the finish reason, usage, then [DONE]."""
+    step = max(1, len(text) // 4)
+    chunks = [text[i : i + step] for i in range(0, len(text), step)]
+    lines = []
+    for index, piece in enumerate(chunks):
+        reason = finish if index == len(chunks) - 1 else None
+        choice = {"index": 0, "delta": {"content": piece}, "finish_reason": reason}
+        lines.append({"id": "chatcmpl-s", "model": model, "choices": [choice]})
+    lines.append(
+        {
+            "id": "chatcmpl-s",
+            "model": model,
+            "choices": [],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5},
+        }
+    )
+    return "".join(f"data: {json.dumps(line)}\n\n" for line in lines) + "data: [DONE]\n\n"
