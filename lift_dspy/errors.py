@@ -11,6 +11,8 @@ around any DSPy call::
     ├── BackendError                 the server answered with an HTTP error or a malformed body
     │   └── BackendUnavailableError  the server could not be reached (also dspy LMTransportError)
     └── ServerStartError             a managed vLLM server did not come up
+        └── ModelPrepareError        a bundled model could not be fetched, verified or converted
+            └── MissingExtraError    the server-side extra is not installed (also ImportError)
 
 Each error carries structured facts (``field``, ``keyword``, ``raw_text``, ``url``, ``status``)
 and a message that says what to do next.
@@ -25,6 +27,8 @@ __all__ = [
     "BackendUnavailableError",
     "ConstraintViolationError",
     "LiftDSPyError",
+    "MissingExtraError",
+    "ModelPrepareError",
     "ServerStartError",
     "TruncatedOutputError",
     "UnsupportedSchemaError",
@@ -155,3 +159,15 @@ class ServerStartError(LiftDSPyError):
     def __init__(self, message: str, *, log_path: str | None = None) -> None:
         self.log_path = log_path
         super().__init__(message)
+
+
+class ModelPrepareError(ServerStartError):
+    """A built-in model could not be downloaded, verified or converted."""
+
+    default_code = "model_prepare"
+
+
+class MissingExtraError(ModelPrepareError, ImportError):
+    """A package of the server-side extra (torch, transformers, gguf, accelerate) is missing."""
+
+    default_code = "missing_extra"

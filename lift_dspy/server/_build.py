@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from lift_dspy.errors import ServerStartError
+from lift_dspy.errors import MissingExtraError, ModelPrepareError
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +49,6 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
-
-
-class ModelPrepareError(ServerStartError):
-    """A built-in model could not be downloaded, verified or converted."""
-
-    default_code = "model_prepare"
-
-
-class MissingExtraError(ModelPrepareError, ImportError):
-    """A package of the server-side extra (torch, transformers, gguf, accelerate) is missing."""
-
-    default_code = "missing_extra"
 
 
 def require(module: str) -> Any:
