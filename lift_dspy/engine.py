@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -183,6 +184,25 @@ class _EngineCore:
     def __init__(self, config: EngineConfig | None = None, *, stats: Stats | None = None) -> None:
         self.config = config or EngineConfig()
         self.stats = stats or Stats()
+        # A dspy.LM that answers when this server cannot be reached (not saved by dump_state).
+        self.fallback: Any = None
+
+    def _unavailable(self, plan: _Plan, exc: Exception) -> BackendUnavailableError:
+        self.stats.record_error(
+            plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
+        )
+        return _transport_error(exc, plan.url)
+
+    def _fallback_request(self, request: Request, error: BackendUnavailableError) -> Request:
+        logger.warning("%s; answering with the fallback LM %s", error.message, self.fallback.model)
+        return dataclasses.replace(request, model=self.fallback.model)
+
+    def _from_fallback(self, plan: _Plan, response: Response, error: BackendUnavailableError) -> Response:
+        """Check the fallback's answer like any other and say where it came from."""
+        if plan.constraint is not None:
+            plan.constraint.validate(response.message.text or "", model_name=self.fallback.model, exact=False)
+        data = {"lift_dspy": {"fallback": self.fallback.model, "primary_error": error.message[:300]}}
+        return dataclasses.replace(response, provider_data=data)
 
     # -- state (DSPy saves custom engines through these) --------------------------------------
     def dump_state(self) -> dict[str, Any]:
@@ -201,8 +221,10 @@ class _EngineCore:
         return cls(EngineConfig(**state, options=options, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _EngineCore:
-        # Copies share settings and statistics, never connection pools.
-        return type(self)(self.config, stats=self.stats)
+        # Copies share settings, statistics and the fallback, never connection pools.
+        copied = type(self)(self.config, stats=self.stats)
+        copied.fallback = self.fallback
+        return copied
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config": self.config}
@@ -354,10 +376,11 @@ class GuidanceEngine(_EngineCore):
         try:
             reply = self._http().post(plan.url, json=plan.payload, headers=self.headers())
         except httpx.HTTPError as exc:
-            self.stats.record_error(
-                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
-            )
-            raise _transport_error(exc, plan.url) from exc
+            error = self._unavailable(plan, exc)
+            if self.fallback is None:
+                raise error from exc
+            response = self.fallback(self._fallback_request(request, error))
+            return self._from_fallback(plan, response, error)
         return self.finish(plan, reply.status_code, reply.content)
 
     def stream(self, request: Request) -> Iterator[Any]:
@@ -374,10 +397,7 @@ class GuidanceEngine(_EngineCore):
                 for line in reply.iter_lines():
                     yield from self._feed(plan, sse, line)
         except httpx.HTTPError as exc:
-            self.stats.record_error(
-                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
-            )
-            raise _transport_error(exc, plan.url) from exc
+            raise self._unavailable(plan, exc) from exc
         yield self._end(plan, sse)
 
     def close(self) -> None:
@@ -423,10 +443,11 @@ class AsyncGuidanceEngine(_EngineCore):
         try:
             reply = await self._http().post(plan.url, json=plan.payload, headers=self.headers())
         except httpx.HTTPError as exc:
-            self.stats.record_error(
-                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
-            )
-            raise _transport_error(exc, plan.url) from exc
+            error = self._unavailable(plan, exc)
+            if self.fallback is None:
+                raise error from exc
+            response = await self.fallback.acall(self._fallback_request(request, error))
+            return self._from_fallback(plan, response, error)
         return self.finish(plan, reply.status_code, reply.content)
 
     async def stream(self, request: Request) -> AsyncIterator[Any]:
@@ -444,10 +465,7 @@ class AsyncGuidanceEngine(_EngineCore):
                     for event in self._feed(plan, sse, line):
                         yield event
         except httpx.HTTPError as exc:
-            self.stats.record_error(
-                plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
-            )
-            raise _transport_error(exc, plan.url) from exc
+            raise self._unavailable(plan, exc) from exc
         yield self._end(plan, sse)
 
     async def aclose(self) -> None:

@@ -47,6 +47,9 @@ class GuidanceLM(dspy.LM):
         constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
         backend: The server's structured-output backend: ``guidance`` (default) or ``xgrammar``,
             the rollback path, which takes JSON Schemas only (use ``dspy.JSONAdapter()`` with it).
+        fallback: A ``dspy.LM`` that answers when this server cannot be reached (another
+            GuidanceLM, or any provider: its answer is validated against the signature like any
+            other, by value). The response's ``provider_data["lift_dspy"]`` names the fallback.
         transport: An ``httpx`` transport for the sync engine (tests, proxies, custom TLS).
         async_transport: The same for the async engine.
         **lm_kwargs: Anything ``dspy.LM`` takes: ``temperature``, ``max_tokens``, ``cache``,
@@ -70,6 +73,7 @@ class GuidanceLM(dspy.LM):
         max_text_chars: int | None = None,
         constrain: bool = True,
         backend: Literal["guidance", "xgrammar"] = "guidance",
+        fallback: BaseLM | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         **lm_kwargs: Any,
@@ -107,12 +111,17 @@ class GuidanceLM(dspy.LM):
             backend=backend,
         )
         self.stats_collector = Stats()
+        if fallback is not None and not isinstance(fallback, BaseLM):
+            raise TypeError(f"fallback must be a dspy.LM, got {type(fallback).__name__}")
         super().__init__(
             model,
             engine=GuidanceEngine(config, stats=self.stats_collector, transport=transport),
             async_engine=AsyncGuidanceEngine(config, stats=self.stats_collector, transport=async_transport),
             **lm_kwargs,
         )
+
+        self._engine_spec.fallback = fallback
+        self._async_engine_spec.fallback = fallback
 
     @property
     def config(self) -> EngineConfig:
