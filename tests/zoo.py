@@ -98,7 +98,7 @@ class WordCounts(dspy.Signature):
     """Count each word."""
 
     text: str = dspy.InputField()
-    counts: dict[str, Annotated[int, Field(ge=0)]] = dspy.OutputField()
+    counts: Annotated[dict[str, Annotated[int, Field(ge=0)]], Field(max_length=8)] = dspy.OutputField()
 
 
 class DueDate(dspy.Signature):
