@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-base", default=None, help="a vLLM server's /v1 URL (default: start a local one)")
     p.add_argument("--model", default=None, help="model name the server serves (default: the bundled one)")
     p.add_argument("--max-repairs", type=int, default=2, help="repair rounds per language (default: 2)")
+    p.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default: 0, greedy)")
     return p
 
 
@@ -83,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --max-repairs must be >= 0", file=sys.stderr)
         return 2
 
-    dspy.configure(lm=lift_dspy.GuidanceLM(args.model, api_base=args.api_base))
+    # Greedy decoding: vLLM's default (the model's own, often 1.0) makes a small model ramble.
+    dspy.configure(lm=lift_dspy.GuidanceLM(args.model, api_base=args.api_base, temperature=args.temperature))
     program = IRToCode(languages, max_repairs=args.max_repairs)
     start = time.monotonic()
     try:

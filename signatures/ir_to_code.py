@@ -7,7 +7,8 @@ output types (``lift_dspy.schemas``) are the constraint. Use them with any DSPy 
     from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature
 
     ir = dspy.Predict(NLToIR)(request="clamp an integer to a range").ir
-    impl = dspy.Predict(ir_to_code_signature("rust"))(ir=ir).implementation
+    header = "pub fn clamp_value(value: i64, lo: i64, hi: i64) -> i64"  # see lift_dspy.programs.headers
+    impl = dspy.Predict(ir_to_code_signature("rust"))(ir=ir, header=header).implementation
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _IR_DESC = "The function to implement: name, params with IR types, returns, conditions, examples."
+_HEADER_DESC = "The header derived from the IR: copy its name, parameters, types and imports."
 
 
 class NLToIR(dspy.Signature):
@@ -60,65 +62,61 @@ class NLToIR(dspy.Signature):
 class IRToTypeScript(dspy.Signature):
     """Implement the IR as one TypeScript function, checked with `tsc --strict` (ES2022, no Node APIs).
 
-    The parts are assembled as `export function name(params): return_type { body }`.
-    - name: the IR name in camelCase; params: the IR params in order, names in camelCase.
-    - Types: int, float -> number; bool -> boolean; string -> string; list<T> -> T[];
-      map<string,V> -> Record<string, V>; optional<T> -> T | null; void -> void.
-    - body_statements: one line per item, no enclosing braces; every path returns a value.
+    - function_signature: copy the header (name, params in order, types).
+    - Types: int, float -> number; bool -> boolean; list<T> -> T[]; map<string,V> -> Record<string, V>;
+      optional<T> -> T | null.
+    - body_statements: one line of code per item, no enclosing braces; every path returns.
     - Violated preconditions: throw new Error("...").
     """
 
     ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    header: str = dspy.InputField(desc=_HEADER_DESC)
     implementation: TypeScriptImplementation = dspy.OutputField(desc="The function as parts.")
 
 
 class IRToRust(dspy.Signature):
     """Implement the IR as one Rust function, checked with `rustc --edition 2021 --crate-type lib`.
 
-    The parts are assembled as `pub fn name(params) -> return_type { body }` after the `use` lines.
-    - name and params: the IR names in snake_case, in order.
-    - Types: int -> i64; float -> f64; bool -> bool; string -> &str (param) or String (result);
-      list<T> -> &[T] (param) or Vec<T> (result); map<string,V> -> HashMap<String, V> with
-      uses ["std::collections::HashMap"]; optional<T> -> Option<T>; void -> ().
-    - body_statements: one line per item, no enclosing braces; the last expression is the result.
+    - function_signature: copy the header (name, params in order, types); uses: the header's uses.
+    - Types: int -> i64; float -> f64; string -> &str (param), String (result); list<T> -> &[T]
+      (param), Vec<T> (result); map<string,V> -> HashMap<String, V>; optional<T> -> Option<T>.
+    - body_statements: one line of code per item, no enclosing braces; the last expression is the result.
     - Violated preconditions: panic!("...").
     """
 
     ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    header: str = dspy.InputField(desc=_HEADER_DESC)
     implementation: RustImplementation = dspy.OutputField(desc="The function as parts.")
 
 
 class IRToGo(dspy.Signature):
     """Implement the IR as one Go function in `package lib`, checked with `go build` and `go vet`.
 
-    The parts are assembled as `func Name(params) return_type { body }` after the imports.
-    - name: the IR name in MixedCaps; params: the IR params in order, names in camelCase.
-    - Types: int -> int; float -> float64; bool -> bool; string -> string; list<T> -> []T;
-      map<string,V> -> map[string]V; optional<T> -> *T; void -> "" (empty return_type).
+    - function_signature: copy the header (name, params in order, types; "" for no result).
+    - Types: int -> int; float -> float64; list<T> -> []T; map<string,V> -> map[string]V; optional<T> -> *T.
     - imports: only standard packages the body uses; an unused import is a compile error.
-    - body_statements: one line per item, no enclosing braces; every path returns.
+    - body_statements: one line of code per item, no enclosing braces; every path returns.
     - Violated preconditions: panic("...").
     """
 
     ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    header: str = dspy.InputField(desc=_HEADER_DESC)
     implementation: GoImplementation = dspy.OutputField(desc="The function as parts.")
 
 
 class IRToJava(dspy.Signature):
-    """Implement the IR as one Java 17 method, checked with `javac`.
+    """Implement the IR as one Java 17 method (public static, in a final class), checked with `javac`.
 
-    The parts are assembled as `public static return_type name(params) { body }` inside a final
-    class named after the method.
-    - name: the IR name in camelCase; params: the IR params in order, names in camelCase.
-    - Types: int -> int; float -> double; bool -> boolean; string -> String;
-      list<int> -> List<Integer> (import java.util.List; java.util.ArrayList to build one);
-      map<string,V> -> Map<String, V> (import java.util.Map, java.util.HashMap);
-      optional<int> -> Integer (null when absent); void -> void.
-    - body_statements: one line per item, no enclosing braces; every path returns.
+    - function_signature: copy the header (name, params in order, types); imports: the header's.
+    - Types: int -> int; float -> double; bool -> boolean; string -> String; list<T> -> List<T>;
+      map<string,V> -> Map<String, V>; optional<int> -> Integer (null when absent).
+    - imports: also java.util.ArrayList or java.util.HashMap when the body builds one.
+    - body_statements: one line of code per item, no enclosing braces; every path returns.
     - Violated preconditions: throw new IllegalArgumentException("...").
     """
 
     ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    header: str = dspy.InputField(desc=_HEADER_DESC)
     implementation: JavaImplementation = dspy.OutputField(desc="The method as parts.")
 
 

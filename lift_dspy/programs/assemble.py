@@ -9,7 +9,8 @@ The LLM fills an implementation object (signature, imports, helper types, body l
 - Java: a ``public final class`` named after the function (``clampValue`` -> ``ClampValue``)
   holding nested ``record`` helpers and the method as ``public static``.
 
-Body lines are re-indented by bracket depth, so the model need not get whitespace right::
+Body lines are re-indented by bracket depth, so the model need not get whitespace right, and
+blocks left open at the end of the body are closed::
 
     >>> from lift_dspy.programs.assemble import assemble
     >>> print(assemble("rust", {"function_signature": {"name": "two", "params": [], "return_type": "i32"},
@@ -61,9 +62,10 @@ def coerce_implementation(language: Language, implementation: BaseModel | Mappin
     return model.model_validate(data)
 
 
-def _depth_change(line: str, quotes: str) -> tuple[int, int]:
-    """(closers before the first opener, net bracket change), ignoring brackets inside quotes."""
-    leading, net, seen_open, quote = 0, 0, False, ""
+def _brackets(line: str, quotes: str) -> tuple[int, str]:
+    """(closers before the first opener, every bracket in order), ignoring quoted text and comments."""
+    leading, quote = 0, ""
+    found: list[str] = []
     i = 0
     while i < len(line):
         ch = line[i]
@@ -76,33 +78,39 @@ def _depth_change(line: str, quotes: str) -> tuple[int, int]:
             quote = ch
         elif line.startswith("//", i):
             break
-        elif ch in _OPEN:
-            net += 1
-            seen_open = True
-        elif ch in _CLOSE:
-            net -= 1
-            if not seen_open:
+        elif ch in _OPEN or ch in _CLOSE:
+            if ch in _CLOSE and not any(c in _OPEN for c in found):
                 leading += 1
+            found.append(ch)
         i += 1
-    return leading, net
+    return leading, "".join(found)
 
 
-def reindent(lines: Iterable[str], *, unit: str, base: int = 1, quotes: str = "\"'`") -> list[str]:
+def reindent(
+    lines: Iterable[str], *, unit: str, base: int = 1, quotes: str = "\"'`", close_blocks: bool = False
+) -> list[str]:
     """Indent code lines by bracket depth, starting at ``base`` levels of ``unit``.
 
     A line that starts by closing brackets is dedented first (``} else {`` lines up with its ``if``).
+    With ``close_blocks``, braces still open at the end (only ``{``, nothing else) get their ``}``
+    lines: a small model often stops one ``}`` short, and the fix is unambiguous.
     """
     out: list[str] = []
-    depth = 0
+    stack: list[str] = []
     for raw in lines:
         for line in raw.splitlines() or [""]:
             text = line.strip()
             if not text:
                 continue
-            leading, net = _depth_change(text, quotes)
-            level = max(0, depth - leading)
-            out.append(unit * (base + level) + text)
-            depth = max(0, depth + net)
+            leading, found = _brackets(text, quotes)
+            out.append(unit * (base + max(0, len(stack) - leading)) + text)
+            for ch in found:
+                if ch in _OPEN:
+                    stack.append(ch)
+                elif stack:
+                    stack.pop()
+    if close_blocks and stack and set(stack) == {"{"}:
+        out.extend(unit * (base + depth) + "}" for depth in reversed(range(len(stack))))
     return out
 
 
@@ -129,7 +137,7 @@ def _typescript(impl: TypeScriptImplementation) -> str:
         parts.append(f"export interface {helper.name} {{\n{fields}\n}}")
     sig = impl.function_signature
     params = ", ".join(f"{p.name}: {p.type}" for p in sig.params)
-    body = "\n".join(reindent(impl.body_statements, unit="  "))
+    body = "\n".join(reindent(impl.body_statements, unit="  ", close_blocks=True))
     parts.append(f"export function {sig.name}({params}): {sig.return_type} {{\n{body}\n}}")
     return "\n\n".join(parts) + "\n"
 
@@ -145,7 +153,7 @@ def _rust(impl: RustImplementation) -> str:
     params = ", ".join(f"{p.name}: {p.type}" for p in sig.params)
     ret = "" if sig.return_type.strip() in ("", "()") else f" -> {sig.return_type}"
     # Single quotes are not string delimiters in Rust (lifetimes), so only " counts.
-    body = "\n".join(reindent(impl.body_statements, unit="    ", quotes='"'))
+    body = "\n".join(reindent(impl.body_statements, unit="    ", quotes='"', close_blocks=True))
     parts.append(f"pub fn {sig.name}({params}){ret} {{\n{body}\n}}")
     return "\n\n".join(parts) + "\n"
 
@@ -160,7 +168,7 @@ def _go(impl: GoImplementation) -> str:
     sig = impl.function_signature
     params = ", ".join(f"{p.name} {p.type}" for p in sig.params)
     ret = f" {sig.return_type.strip()}" if sig.return_type.strip() else ""
-    body = "\n".join(reindent(impl.body_statements, unit="\t"))
+    body = "\n".join(reindent(impl.body_statements, unit="\t", close_blocks=True))
     parts.append(f"func {sig.name}({params}){ret} {{\n{body}\n}}")
     return "\n\n".join(parts) + "\n"
 
@@ -176,7 +184,7 @@ def _java(impl: JavaImplementation) -> str:
         members.append(f"    public record {helper.name}({fields}) {{}}")
     sig = impl.function_signature
     params = ", ".join(f"{p.type} {p.name}" for p in sig.params)
-    body = "\n".join(reindent(impl.body_statements, unit="    ", base=2))
+    body = "\n".join(reindent(impl.body_statements, unit="    ", base=2, close_blocks=True))
     members.append(f"    public static {sig.return_type} {sig.name}({params}) {{\n{body}\n    }}")
     parts.append(f"public final class {cls} {{\n" + "\n\n".join(members) + "\n}")
     return "\n\n".join(parts) + "\n"

@@ -8,10 +8,11 @@ batch their requests.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +22,20 @@ from dspy.utils.exceptions import AdapterParseError, LMError
 from pydantic import BaseModel, ValidationError
 
 from lift_dspy.programs.assemble import assemble
+from lift_dspy.programs.demos import code_demo, ir_demo
+from lift_dspy.programs.headers import header, pinned_implementation_model
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, check
 from lift_dspy.schemas import LANGUAGES, FunctionIR, Language
 from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
 
-__all__ = ["Attempt", "IRToCode", "LanguageResult", "annotate_diagnostics", "trim_diagnostics"]
+__all__ = [
+    "Attempt",
+    "IRToCode",
+    "LanguageResult",
+    "PinnablePredict",
+    "annotate_diagnostics",
+    "trim_diagnostics",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +122,42 @@ def trim_diagnostics(text: str, limit: int = 600) -> str:
     return text[:limit].rstrip() + f"\n... ({len(text) - limit} more characters)"
 
 
+# Per-call signature overrides, keyed by predictor id; a ContextVar keeps threads and tasks apart.
+_PINNED: contextvars.ContextVar[Mapping[int, type[dspy.Signature]] | None] = contextvars.ContextVar(
+    "lift_dspy_pinned_signatures", default=None
+)
+
+
+class PinnablePredict(dspy.Predict):
+    """A ``dspy.Predict`` whose signature can be narrowed for the calls inside one ``with`` block.
+
+    ``Predict(...)(signature=S)`` changes only what DSPy's adapter formats and parses; anything
+    that reads ``predict.signature`` during the call (lift-dspy's engine builds the grammar from
+    it) still sees the original. Here ``.signature`` itself answers ``S`` within the block, in this
+    thread or task only, so the prompt, the grammar and the parse agree. The predictor object stays
+    the same, so optimizers and traces see one predictor.
+    """
+
+    @property
+    def signature(self) -> type[dspy.Signature]:
+        """The signature in force: a pinned one inside :meth:`pinned`, else the configured one."""
+        base: type[dspy.Signature] = self.__dict__["_configured_signature"]
+        return (_PINNED.get() or {}).get(id(self), base)
+
+    @signature.setter
+    def signature(self, value: type[dspy.Signature]) -> None:
+        self.__dict__["_configured_signature"] = value
+
+    @contextlib.contextmanager
+    def pinned(self, signature: type[dspy.Signature]) -> Iterator[None]:
+        """Use ``signature`` for calls made in this block (this thread/task only)."""
+        token = _PINNED.set({**(_PINNED.get() or {}), id(self): signature})
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
+
+
 def _as_ir(value: FunctionIR | Mapping[str, Any] | BaseModel) -> FunctionIR:
     if isinstance(value, FunctionIR):
         return value
@@ -127,6 +173,11 @@ class IRToCode(dspy.Module):
         max_repairs: Repair rounds per language after the first compile fails.
         checker: The compile check; defaults to the real toolchains.
         num_threads: Languages processed at the same time (1 = one after another).
+        demos: Start each step with one worked example (:mod:`lift_dspy.programs.demos`); small
+            models need it. Repairs get none, to keep their prompts short.
+        pin_signature: Fix ``function_signature`` in the grammar to the header the IR implies
+            (:func:`~lift_dspy.programs.headers.pinned_implementation_model`), so the LM writes
+            only imports, helper types and the body. False lets the LM choose the signature.
 
     Example:
         >>> import dspy, lift_dspy
@@ -144,6 +195,8 @@ class IRToCode(dspy.Module):
         max_repairs: int = 2,
         checker: Checker | None = None,
         num_threads: int = 4,
+        demos: bool = True,
+        pin_signature: bool = True,
     ) -> None:
         super().__init__()
         if max_repairs < 0:
@@ -155,9 +208,14 @@ class IRToCode(dspy.Module):
         self.max_repairs = max_repairs
         self.checker: Checker = checker or check
         self.num_threads = max(1, num_threads)
+        self.pin_signature = pin_signature
         self.nl_to_ir = dspy.Predict(NLToIR)
-        self.generate = {lang: dspy.Predict(ir_to_code_signature(lang)) for lang in LANGUAGES}
-        self.repair = {lang: dspy.Predict(repair_signature(lang)) for lang in LANGUAGES}
+        self.generate = {lang: PinnablePredict(ir_to_code_signature(lang)) for lang in LANGUAGES}
+        self.repair = {lang: PinnablePredict(repair_signature(lang)) for lang in LANGUAGES}
+        if demos:
+            self.nl_to_ir.demos = [ir_demo()]
+            for lang, predictor in self.generate.items():
+                predictor.demos = [code_demo(lang)]
 
     def forward(
         self,
@@ -220,10 +278,21 @@ class IRToCode(dspy.Module):
         logger.debug("%s: compile ok=%s (attempt %d)", result.language, verdict.ok, len(result.attempts))
         return not verdict.ok and not verdict.timed_out
 
+    def _pin(
+        self, predictor: PinnablePredict, language: Language, ir: FunctionIR
+    ) -> contextlib.AbstractContextManager[None]:
+        """Within the block, the predictor's output is pinned to the IR's header (if configured)."""
+        if not self.pin_signature:
+            return contextlib.nullcontext()
+        pinned = pinned_implementation_model(language, ir)
+        return predictor.pinned(predictor.signature.with_updated_fields("implementation", type_=pinned))
+
     def _one_language(self, language: Language, ir: FunctionIR) -> LanguageResult:
         result = LanguageResult(language=language)
+        generate, repair = self.generate[language], self.repair[language]
         try:
-            implementation = self.generate[language](ir=ir).implementation
+            with self._pin(generate, language, ir):
+                implementation = generate(ir=ir, header=header(language, ir)).implementation
             retry = self._compile(result, implementation)
         except _RECOVERABLE as exc:
             result.error = f"generation failed: {type(exc).__name__}: {exc}"
@@ -233,12 +302,13 @@ class IRToCode(dspy.Module):
             result.repairs += 1
             try:
                 diagnostics = annotate_diagnostics(result.diagnostics, result.source)
-                fixed = self.repair[language](
-                    language=language,
-                    ir=ir,
-                    previous=result.implementation,
-                    diagnostics=trim_diagnostics(diagnostics),
-                ).implementation
+                with self._pin(repair, language, ir):
+                    fixed = repair(
+                        language=language,
+                        ir=ir,
+                        previous=result.implementation,
+                        diagnostics=trim_diagnostics(diagnostics),
+                    ).implementation
                 retry = self._compile(result, fixed)
             except _RECOVERABLE as exc:
                 result.error = f"repair {result.repairs} failed: {type(exc).__name__}: {exc}"

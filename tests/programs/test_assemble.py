@@ -135,6 +135,28 @@ def test_reindent_follows_brackets_and_ignores_strings() -> None:
     ]
 
 
+def test_reindent_closes_blocks_left_open() -> None:
+    lines = ["for (x of xs) {", "if (x) {", "n++;", "}"]
+    assert reindent(lines, unit=" ", base=0, close_blocks=True) == [
+        "for (x of xs) {",
+        " if (x) {",
+        "  n++;",
+        " }",
+        "}",
+    ]
+    assert reindent(lines, unit=" ", base=0)[-1] == " }"  # off by default
+    # Only braces: an unclosed ( or [ is not guessed at.
+    assert reindent(["f(a, {"], unit=" ", base=0, close_blocks=True) == ["f(a, {"]
+
+
+def test_assembled_java_gets_its_missing_brace() -> None:
+    impl = dict(
+        IMPLEMENTATIONS["java"], body_statements=["int n = 0;", "for (int v : xs) {", "n++;", "return n;"]
+    )
+    source = assemble("java", impl)
+    assert source.endswith("            return n;\n        }\n    }\n}\n")
+
+
 def test_reindent_splits_embedded_newlines_and_drops_blank_lines() -> None:
     assert reindent(["a {\nb\n}", "", "   "], unit="\t", base=1) == ["\ta {", "\t\tb", "\t}"]
 

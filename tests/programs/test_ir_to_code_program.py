@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 import dspy
 import pytest
 from dspy.utils import DummyLM
-from lift_dspy.schemas import FunctionIR, Language
+from dspy.utils.callback import BaseCallback
+from lift_dspy.schemas import FunctionIR, Language, RustImplementation
+from lift_dspy.signatures.ir_to_code import ir_to_code_signature
 
 from lift_dspy.programs import IRToCode
-from lift_dspy.programs.ir_to_code import annotate_diagnostics, trim_diagnostics
+from lift_dspy.programs.headers import pinned_implementation_model, suggested_signature
+from lift_dspy.programs.ir_to_code import PinnablePredict, annotate_diagnostics, trim_diagnostics
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, find_toolchain
 
 IR: dict[str, Any] = {
@@ -44,7 +48,7 @@ RUST_GOOD = {**RUST_BAD, "body_statements": ["value.max(lo).min(hi)"]}
 
 
 def _impl(language: Language, marker: str) -> dict[str, Any]:
-    sig = {"name": "clampValue", "params": [], "return_type": "int"}
+    sig = suggested_signature(language, IR)  # what the pinned grammar demands
     extra: dict[str, list[str]] = {"uses": []} if language == "rust" else {"imports": []}
     return {"function_signature": sig, **extra, "helper_types": [], "body_statements": [marker]}
 
@@ -75,7 +79,7 @@ def test_failing_first_answer_is_repaired_from_the_diagnostics() -> None:
     result = out.results["rust"]
     assert (result.ok, result.repairs, len(result.attempts)) == (True, 1, 2)
     assert [a.ok for a in result.attempts] == [False, True]
-    assert "pub fn clampValue() -> int {\n    1\n}" in result.source
+    assert "pub fn clamp_value(value: i64, lo: i64, hi: i64) -> i64 {\n    1\n}" in result.source
     repair_prompt = lm.history[-1]["messages"][-1]["content"]
     assert "BROKEN is not a value" in repair_prompt  # the diagnostics reach the LM
     assert "2 | BROKEN" in repair_prompt  # with the source line it is about
@@ -117,10 +121,11 @@ def test_a_failing_language_does_not_stop_the_others() -> None:
     dspy.configure(lm=DummyLM([{"implementation": _impl("rust", "1")}]))
     program = IRToCode(["go", "rust"], checker=FakeChecker(), num_threads=1)
 
-    def broken_lm(**_kwargs: Any) -> Any:
-        raise dspy.utils.exceptions.LMError("server went away")
+    class Unreachable(PinnablePredict):
+        def forward(self, **_kwargs: Any) -> Any:
+            raise dspy.utils.exceptions.LMError("server went away")
 
-    program.generate["go"] = broken_lm  # a callable standing in for the Predict
+    program.generate["go"] = Unreachable(program.generate["go"].signature)
     out = program(ir=IR)
     assert out.results["go"].ok is None
     assert out.results["go"].error is not None
@@ -154,6 +159,70 @@ def test_an_ir_mapping_is_not_mutated_and_request_or_ir_is_required() -> None:
     assert ir == IR
     with pytest.raises(ValueError, match="needs a request"):
         IRToCode(["rust"], checker=FakeChecker())()
+
+
+def test_pinned_signature_rejects_another_header_unless_disabled() -> None:
+    other = {
+        **_impl("rust", "1"),
+        "function_signature": {"name": "clamp", "params": [], "return_type": "i32"},
+    }
+    # ChatAdapter fails to parse it, then DSPy's JSONAdapter fallback asks once more.
+    dspy.configure(lm=DummyLM([{"implementation": other}, {"implementation": other}]))
+    pinned = IRToCode(["rust"], checker=FakeChecker())(ir=IR).results["rust"]
+    assert pinned.ok is None
+    assert pinned.error is not None
+    assert "generation failed" in pinned.error
+
+    dspy.configure(lm=DummyLM([{"implementation": other}]))
+    free = IRToCode(["rust"], checker=FakeChecker(), pin_signature=False)(ir=IR).results["rust"]
+    assert free.ok is True
+    assert "pub fn clamp() -> i32" in free.source
+
+
+class SignatureSpy(BaseCallback):
+    """Records what lift-dspy's engine would read: the running Predict's ``.signature``."""
+
+    def __init__(self) -> None:
+        self.seen: list[type[dspy.Signature]] = []
+
+    def on_lm_start(self, call_id: str, instance: Any, inputs: dict[str, Any]) -> None:
+        self.seen.append(dspy.settings.caller_modules[-1].signature)
+
+
+def test_the_engine_sees_the_pinned_signature_during_the_call() -> None:
+    spy = SignatureSpy()
+    dspy.configure(lm=DummyLM([{"implementation": _impl("rust", "1")}]), callbacks=[spy])
+    program = IRToCode(["rust"], checker=FakeChecker())
+    program(ir=IR)
+    (seen,) = spy.seen
+    pinned = seen.output_fields["implementation"].annotation
+    assert pinned is pinned_implementation_model("rust", IR)
+    assert seen.instructions == program.generate["rust"].signature.instructions
+    # Outside the call, and in any other thread, the predictor keeps its configured signature.
+    assert program.generate["rust"].signature.output_fields["implementation"].annotation is RustImplementation
+
+
+def test_pinning_is_local_to_the_thread() -> None:
+    predictor = PinnablePredict(ir_to_code_signature("go"))
+    narrowed = predictor.signature.with_updated_fields(
+        "implementation", type_=pinned_implementation_model("go", IR)
+    )
+    seen: list[Any] = []
+    with predictor.pinned(narrowed):
+        assert predictor.signature is narrowed
+        worker = threading.Thread(target=lambda: seen.append(predictor.signature))
+        worker.start()
+        worker.join()
+    assert seen == [predictor.signature]
+    assert predictor.signature is not narrowed
+
+
+def test_demos_are_installed_by_default() -> None:
+    program = IRToCode()
+    assert len(program.nl_to_ir.demos) == 1
+    assert all(len(p.demos) == 1 for p in program.generate.values())
+    assert all(not p.demos for p in program.repair.values())
+    assert not IRToCode(demos=False).nl_to_ir.demos
 
 
 def test_bad_arguments_are_refused() -> None:
