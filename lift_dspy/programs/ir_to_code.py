@@ -42,9 +42,10 @@ logger = logging.getLogger(__name__)
 Checker = Callable[[Language, str], CompileResult]
 """A compile check: ``(language, source) -> CompileResult`` (``toolchains.check`` by default)."""
 
-# Errors that end one language's attempt without stopping the others: the LM call failed, the
-# answer did not parse, or the object does not fit the schema.
-_RECOVERABLE = (LMError, AdapterParseError, ValidationError, ValueError)
+# Errors that end one language's attempt without stopping the others: the LM call failed (all
+# lift-dspy errors are LMErrors), the answer did not parse, or the object does not fit the schema.
+# Configuration mistakes (no LM configured: ValueError) still propagate.
+_RECOVERABLE = (LMError, AdapterParseError, ValidationError)
 
 
 @dataclass(frozen=True)

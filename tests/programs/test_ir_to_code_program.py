@@ -225,6 +225,11 @@ def test_demos_are_installed_by_default() -> None:
     assert not IRToCode(demos=False).nl_to_ir.demos
 
 
+def test_missing_lm_is_a_configuration_error_not_a_per_language_result() -> None:
+    with pytest.raises(ValueError, match="No LM is loaded"):
+        IRToCode(["rust", "go"], checker=FakeChecker())(ir=IR)
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown language 'cobol'"):
         IRToCode([UNKNOWN])
