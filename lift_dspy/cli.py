@@ -82,7 +82,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "lift_dspy.cli:add_serve_parser",
     "lift_dspy.cli:add_models_parser",
     "lift_dspy.cli:add_doctor_parser",
-    # --- add `bench` here, e.g. "lift_dspy.bench.cli:add_parser" ---
+    "lift_dspy.bench.cli:add_parser",
     # --- add `schemas` here, e.g. "lift_dspy.schemas_cli:add_parser" ---
 )
 
