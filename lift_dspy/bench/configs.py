@@ -1,0 +1,220 @@
+"""The five benchmark configurations and a per-sample session that runs a task through one of them.
+
+=================  =============================================================  ==============
+configuration      client                                                         server backend
+=================  =============================================================  ==============
+``lift-guidance``  ``GuidanceLM`` + DSPy's default ``ChatAdapter``                ``guidance``
+``lift-xgrammar``  ``GuidanceLM(backend="xgrammar")`` + ``dspy.JSONAdapter()``    ``xgrammar``
+``dspy-chat``      stock ``dspy.LM("openai/<model>")`` + ``ChatAdapter``          ``guidance``
+``dspy-json``      stock ``dspy.LM("openai/<model>")`` + ``dspy.JSONAdapter()``   ``guidance``
+``hand-rolled``    raw OpenAI client, ``json_schema`` from the Pydantic model     ``guidance``
+=================  =============================================================  ==============
+
+Every configuration gets the same sampling settings (:class:`Settings`), no cache and no retries,
+and a fresh client per sample so that calls, tokens and errors are attributed exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import dspy
+
+from lift_dspy.bench.calls import CallLog, CallRecorder, UsageTransport
+from lift_dspy.bench.handrolled import HandRolledIRToCode, HandRolledPredict
+from lift_dspy.programs.ir_to_code import IRToCode
+from lift_dspy.programs.tasks import AgentTask, CodeTask
+
+__all__ = [
+    "CONFIGS",
+    "DESCRIPTIONS",
+    "HEADLINE",
+    "SERVER_BACKEND",
+    "ConfigName",
+    "Endpoint",
+    "ServerBackend",
+    "Session",
+    "Settings",
+    "configs_for_backend",
+]
+
+ConfigName = Literal["lift-guidance", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled"]
+ServerBackend = Literal["guidance", "xgrammar"]
+
+CONFIGS: tuple[ConfigName, ...] = ("lift-guidance", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled")
+HEADLINE: ConfigName = "lift-guidance"
+"""The lift-dspy configuration every other one is compared with."""
+
+SERVER_BACKEND: dict[ConfigName, ServerBackend] = {
+    "lift-guidance": "guidance",
+    "lift-xgrammar": "xgrammar",
+    "dspy-chat": "guidance",
+    "dspy-json": "guidance",
+    "hand-rolled": "guidance",
+}
+DESCRIPTIONS: dict[str, str] = {
+    "lift-guidance": "GuidanceLM, DSPy ChatAdapter, vLLM guidance backend",
+    "lift-xgrammar": "GuidanceLM(backend='xgrammar'), dspy.JSONAdapter, vLLM xgrammar backend",
+    "dspy-chat": "stock dspy.LM('openai/<model>'), ChatAdapter (unconstrained), guidance server",
+    "dspy-json": "stock dspy.LM('openai/<model>'), dspy.JSONAdapter, guidance server",
+    "hand-rolled": "openai client, response_format json_schema = Model.model_json_schema(), guidance server",
+}
+
+
+def configs_for_backend(backend: str) -> tuple[ConfigName, ...]:
+    """The configurations that can run on a server with this structured-output backend.
+
+    The unconstrained and hand-rolled clients run anywhere; each lift-dspy configuration needs its
+    own backend. ``backend`` is ``"guidance"``, ``"xgrammar"`` or anything else (no constraint
+    support detected: only the configurations that do not rely on lift-dspy constraints).
+    """
+    lift = {"guidance": "lift-guidance", "xgrammar": "lift-xgrammar"}.get(backend)
+    return tuple(c for c in CONFIGS if c == lift or not c.startswith("lift-"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sampling settings shared by every configuration.
+
+    Attributes:
+        temperature: Sampling temperature (0 = greedy, vLLM's default would make a small model ramble).
+        max_tokens: Output token limit per LM call.
+        max_text_chars: lift-dspy's bound on free text (``GuidanceLM(max_text_chars=...)``); the
+            other configurations have no such option.
+        max_repairs: Repair rounds per code task after the first failed compile.
+        timeout: Seconds per LM call.
+    """
+
+    temperature: float = 0.0
+    max_tokens: int = 512
+    max_text_chars: int | None = 300
+    max_repairs: int = 2
+    timeout: float = 600.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A server to run against: its base URL, served model name and structured-output backend."""
+
+    api_base: str
+    model: str
+    backend: str
+
+
+class Session:
+    """One sample of one configuration: a fresh client and a :class:`CallLog` for its calls.
+
+    Args:
+        config: The configuration name.
+        endpoint: The server.
+        settings: Sampling settings.
+    """
+
+    def __init__(self, config: ConfigName, endpoint: Endpoint, settings: Settings) -> None:
+        if config not in CONFIGS:
+            raise ValueError(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
+        self.config = config
+        self.endpoint = endpoint
+        self.settings = settings
+        self.log = CallLog()
+        self._lms: list[dspy.LM] = []
+
+    def finish(self) -> None:
+        """Read stock DSPy calls' token counts from LM history (lift-dspy's come from the wire)."""
+        if self.log.usage:
+            return
+        for lm in self._lms:
+            for entry in lm.history:
+                usage = entry.get("usage") or {}
+                self.log.add_usage(
+                    int(usage.get("completion_tokens") or 0), int(usage.get("prompt_tokens") or 0)
+                )
+
+    # -- DSPy configurations ----------------------------------------------------------------------
+    def _lm(self) -> dspy.LM:
+        s, e = self.settings, self.endpoint
+        common: dict[str, Any] = {
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+            "cache": False,
+            "num_retries": 0,
+        }
+        if self.config.startswith("lift-"):
+            import lift_dspy
+
+            backend: Literal["guidance", "xgrammar"] = (
+                "xgrammar" if self.config == "lift-xgrammar" else "guidance"
+            )
+            return lift_dspy.GuidanceLM(
+                e.model,
+                api_base=e.api_base,
+                timeout=s.timeout,
+                max_text_chars=s.max_text_chars,
+                backend=backend,
+                transport=UsageTransport(self.log),
+                **common,
+            )
+        lm = dspy.LM(f"openai/{e.model}", api_base=e.api_base, api_key="x", **common)
+        self._lms.append(lm)
+        return lm
+
+    def _adapter(self) -> dspy.Adapter:
+        if self.config in ("lift-xgrammar", "dspy-json"):
+            return dspy.JSONAdapter()
+        return dspy.ChatAdapter()
+
+    @contextlib.contextmanager
+    def _dspy(self) -> Iterator[None]:
+        with dspy.context(lm=self._lm(), adapter=self._adapter(), callbacks=[CallRecorder(self.log)]):
+            yield
+
+    # -- hand-rolled ------------------------------------------------------------------------------
+    def _client(self) -> Any:
+        import openai
+
+        return openai.OpenAI(
+            base_url=self.endpoint.api_base, api_key="x", max_retries=0, timeout=self.settings.timeout
+        )
+
+    # -- the two task kinds -----------------------------------------------------------------------
+    def code(self, task: CodeTask) -> dspy.Prediction:
+        """Run :class:`~lift_dspy.programs.IRToCode` for one code task (compile + repairs)."""
+        s = self.settings
+        if self.config == "hand-rolled":
+            program: IRToCode = HandRolledIRToCode(
+                [task.language],
+                client=self._client(),
+                model=self.endpoint.model,
+                temperature=s.temperature,
+                max_tokens=s.max_tokens,
+                log=self.log,
+                max_repairs=s.max_repairs,
+            )
+            return program(request=task.spec)
+        with self._dspy():
+            program = IRToCode([task.language], max_repairs=s.max_repairs, num_threads=1)
+            return program(request=task.spec)
+
+    def agent(self, task: AgentTask) -> dspy.Prediction:
+        """Run one agent task's signature once."""
+        s = self.settings
+        if self.config == "hand-rolled":
+            predict = HandRolledPredict(
+                task.signature,
+                self._client(),
+                self.endpoint.model,
+                temperature=s.temperature,
+                max_tokens=s.max_tokens,
+                log=self.log,
+            )
+            return predict(**task.inputs)
+        with self._dspy():
+            return dspy.Predict(task.signature)(**task.inputs)

@@ -1,0 +1,180 @@
+"""The ``hand-rolled`` baseline: what users write without lift-dspy.
+
+One OpenAI-client call per step with ``response_format={"type": "json_schema", "json_schema":
+{"name": ..., "schema": Model.model_json_schema()}}`` built from the Pydantic model's default
+schema, the reply parsed with ``Model.model_validate_json``. The prompt is the signature's
+instructions and its inputs, one per line; no DSPy adapter, no lift-dspy constraint.
+
+:class:`HandRolledPredict` mimics ``dspy.Predict(signature)(**inputs)`` so the IR-to-code repair
+loop of :class:`~lift_dspy.programs.IRToCode` runs unchanged on top of it
+(:class:`HandRolledIRToCode`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import dspy
+from pydantic import BaseModel, create_model
+
+from lift_dspy.programs.ir_to_code import Checker, IRToCode
+from lift_dspy.schemas import LANGUAGES, Language
+from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
+
+if TYPE_CHECKING:
+    import openai
+
+    from lift_dspy.bench.calls import CallLog
+
+__all__ = ["HandRolledIRToCode", "HandRolledPredict", "output_type", "render_input"]
+
+
+def output_type(signature: type[dspy.Signature]) -> tuple[type[BaseModel], bool]:
+    """The Pydantic model a user would write for the outputs, and whether it wraps several fields.
+
+    A single output field typed by a model is used as is (``FunctionIR``); anything else (several
+    outputs, a union of tool calls) becomes one model with the output fields as its fields.
+    """
+    fields = signature.output_fields
+    if len(fields) == 1:
+        annotation = next(iter(fields.values())).annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation, False
+    if signature not in _WRAPPERS:
+        spec: dict[str, Any] = {name: (f.annotation, ...) for name, f in signature.output_fields.items()}
+        _WRAPPERS[signature] = create_model(f"{signature.__name__}Output", **spec)
+    return _WRAPPERS[signature], True
+
+
+_WRAPPERS: dict[type[dspy.Signature], type[BaseModel]] = {}
+
+
+def render_input(value: Any) -> str:
+    """An input value as prompt text: models and containers as compact JSON, the rest as ``str``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, default=lambda v: v.model_dump() if isinstance(v, BaseModel) else str(v))
+    return str(value)
+
+
+@functools.cache
+def _error_class(name: str) -> type[ValueError]:
+    # IRToCode ends a language on ValueError and reports the exception's class name: an OpenAI
+    # error is re-raised as a ValueError of the same name, so the journal keeps the real cause.
+    return type(name, (ValueError,), {"__module__": __name__})
+
+
+class HandRolledPredict:
+    """``dspy.Predict``-shaped caller of one signature through the raw OpenAI client.
+
+    Args:
+        signature: The DSPy signature whose instructions, inputs and outputs are used.
+        client: An ``openai.OpenAI`` client pointed at the server.
+        model: The served model name.
+        temperature: Sampling temperature.
+        max_tokens: Output token limit per call.
+        log: Where each call's time, tokens and error are recorded.
+    """
+
+    def __init__(
+        self,
+        signature: type[dspy.Signature],
+        client: openai.OpenAI,
+        model: str,
+        *,
+        temperature: float,
+        max_tokens: int,
+        log: CallLog,
+    ) -> None:
+        self.signature = signature
+        self.client: Any = client  # openai's overloads do not type a plain dict response_format
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.log = log
+        self.output_model, self.wrapped = output_type(signature)
+
+    def messages(self, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
+        """The chat messages: instructions as system prompt, one ``name: value`` line per input."""
+        lines = [f"{name}: {render_input(inputs[name])}" for name in self.signature.input_fields]
+        outputs = ", ".join(self.signature.output_fields)
+        system = f"{self.signature.instructions}\n\nReply with a JSON object ({outputs})."
+        return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
+
+    def response_format(self) -> dict[str, Any]:
+        """The ``json_schema`` response format from the model's default schema."""
+        return {
+            "type": "json_schema",
+            "json_schema": {
+                "name": self.output_model.__name__,
+                "schema": self.output_model.model_json_schema(),
+            },
+        }
+
+    def __call__(self, **inputs: Any) -> dspy.Prediction:
+        """Call the server once and parse the reply into a ``dspy.Prediction``.
+
+        Raises:
+            pydantic.ValidationError: The reply is not valid JSON for the model (a ValueError).
+            ValueError: The OpenAI client raised (re-raised under the same class name).
+        """
+        import openai
+
+        started = time.perf_counter()
+        try:
+            reply = self.client.chat.completions.create(
+                model=self.model,
+                messages=self.messages(inputs),
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                response_format=self.response_format(),
+            )
+        except openai.OpenAIError as exc:
+            self.log.add(time.perf_counter() - started, error=type(exc).__name__)
+            raise _error_class(type(exc).__name__)(str(exc)[:500]) from exc
+        seconds = time.perf_counter() - started
+        usage = reply.usage
+        tokens = usage.completion_tokens if usage else None
+        prompt = usage.prompt_tokens if usage else None
+        text = (reply.choices[0].message.content or "") if reply.choices else ""
+        try:
+            parsed = self.output_model.model_validate_json(text)
+        except ValueError as exc:
+            self.log.add(seconds, output_tokens=tokens, prompt_tokens=prompt, error=type(exc).__name__)
+            raise
+        self.log.add(seconds, output_tokens=tokens, prompt_tokens=prompt)
+        if self.wrapped:
+            return dspy.Prediction(**{name: getattr(parsed, name) for name in self.signature.output_fields})
+        return dspy.Prediction(**{next(iter(self.signature.output_fields)): parsed})
+
+
+class HandRolledIRToCode(IRToCode):
+    """:class:`IRToCode` with every step replaced by a :class:`HandRolledPredict` (same repair loop)."""
+
+    def __init__(
+        self,
+        languages: Iterable[Language],
+        *,
+        client: openai.OpenAI,
+        model: str,
+        temperature: float,
+        max_tokens: int,
+        log: CallLog,
+        max_repairs: int = 2,
+        checker: Checker | None = None,
+    ) -> None:
+        super().__init__(languages, max_repairs=max_repairs, checker=checker, num_threads=1)
+
+        def make(signature: type[dspy.Signature]) -> Any:
+            return HandRolledPredict(
+                signature, client, model, temperature=temperature, max_tokens=max_tokens, log=log
+            )
+
+        self.nl_to_ir = make(NLToIR)
+        self.generate = {lang: make(ir_to_code_signature(lang)) for lang in LANGUAGES}
+        self.repair = {lang: make(repair_signature(lang)) for lang in LANGUAGES}
