@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import dspy
+from dspy.utils.exceptions import LMError
 from pydantic import BaseModel, create_model
 
 from lift_dspy.programs.ir_to_code import Checker, IRToCode
@@ -63,10 +64,10 @@ def render_input(value: Any) -> str:
 
 
 @functools.cache
-def _error_class(name: str) -> type[ValueError]:
-    # IRToCode ends a language on ValueError and reports the exception's class name: an OpenAI
-    # error is re-raised as a ValueError of the same name, so the journal keeps the real cause.
-    return type(name, (ValueError,), {"__module__": __name__})
+def _error_class(name: str) -> type[LMError]:
+    # IRToCode ends a language on an LMError and reports the exception's class name: an OpenAI
+    # error is re-raised as an LMError of the same name, so the journal keeps the real cause.
+    return type(name, (LMError,), {"__module__": __name__})
 
 
 class HandRolledPredict:
@@ -121,7 +122,7 @@ class HandRolledPredict:
 
         Raises:
             pydantic.ValidationError: The reply is not valid JSON for the model (a ValueError).
-            ValueError: The OpenAI client raised (re-raised under the same class name).
+            dspy.utils.exceptions.LMError: The OpenAI client raised (re-raised under its class name).
         """
         import openai
 
