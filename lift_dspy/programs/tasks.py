@@ -60,7 +60,8 @@ class CodeTask:
         if result is None:
             return Verdict(False, f"no result for {self.language}")
         if result.ok is not True:
-            first_line = result.diagnostics.splitlines()[0] if result.diagnostics else "not checked"
+            lines = [ln for ln in result.diagnostics.splitlines() if ln.strip() and not ln.startswith("# ")]
+            first_line = lines[0] if lines else "not checked"
             return Verdict(False, f"does not compile: {result.error or first_line}")
         arity = len(prediction.ir.params)
         if arity != self.params:
