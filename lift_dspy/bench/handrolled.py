@@ -5,17 +5,21 @@ One OpenAI-client call per step with ``response_format={"type": "json_schema", "
 schema, the reply parsed with ``Model.model_validate_json``. The prompt is the signature's
 instructions and its inputs, one per line; no DSPy adapter, no lift-dspy constraint.
 
-:class:`HandRolledPredict` mimics ``dspy.Predict(signature)(**inputs)`` so the IR-to-code repair
-loop of :class:`~lift_dspy.programs.IRToCode` runs unchanged on top of it
-(:class:`HandRolledIRToCode`).
+:class:`HandRolledPredict` mimics ``dspy.Predict(signature)(**inputs)`` (including the
+``pinned(...)`` block and ``demos`` of IRToCode's predictors), so the IR-to-code pipeline of
+:class:`~lift_dspy.programs.IRToCode` runs unchanged on top of it (:class:`HandRolledIRToCode`):
+same steps, same worked examples (as a user/assistant exchange), same pinned output models, only
+the client and the constraint differ.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import dspy
@@ -23,8 +27,7 @@ from dspy.utils.exceptions import LMError
 from pydantic import BaseModel, create_model
 
 from lift_dspy.programs.ir_to_code import Checker, IRToCode
-from lift_dspy.schemas import LANGUAGES, Language
-from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
+from lift_dspy.schemas import Language
 
 if TYPE_CHECKING:
     import openai
@@ -70,6 +73,19 @@ def _error_class(name: str) -> type[LMError]:
     return type(name, (LMError,), {"__module__": __name__})
 
 
+_PINNED: contextvars.ContextVar[Mapping[int, type[dspy.Signature]] | None] = contextvars.ContextVar(
+    "lift_dspy_bench_pinned", default=None
+)
+
+
+def _output_json(example: Mapping[str, Any], signature: type[dspy.Signature]) -> str:
+    outputs = {name: example[name] for name in signature.output_fields}
+    if len(outputs) == 1 and not output_type(signature)[1]:
+        (value,) = outputs.values()
+        return render_input(value)
+    return render_input(outputs)
+
+
 class HandRolledPredict:
     """``dspy.Predict``-shaped caller of one signature through the raw OpenAI client.
 
@@ -80,6 +96,7 @@ class HandRolledPredict:
         temperature: Sampling temperature.
         max_tokens: Output token limit per call.
         log: Where each call's time, tokens and error are recorded.
+        demos: Worked examples (``dspy.Example``), sent as user/assistant turns before the input.
     """
 
     def __init__(
@@ -91,30 +108,52 @@ class HandRolledPredict:
         temperature: float,
         max_tokens: int,
         log: CallLog,
+        demos: Iterable[Any] = (),
     ) -> None:
-        self.signature = signature
+        self._configured = signature
         self.client: Any = client  # openai's overloads do not type a plain dict response_format
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.log = log
-        self.output_model, self.wrapped = output_type(signature)
+        self.demos = list(demos)
+
+    @property
+    def signature(self) -> type[dspy.Signature]:
+        """The signature in force: a pinned one inside :meth:`pinned`, else the configured one."""
+        return (_PINNED.get() or {}).get(id(self), self._configured)
+
+    @contextlib.contextmanager
+    def pinned(self, signature: type[dspy.Signature]) -> Iterator[None]:
+        """Use ``signature`` (e.g. a narrower output model) for calls made in this block."""
+        token = _PINNED.set({**(_PINNED.get() or {}), id(self): signature})
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
+
+    def _user(self, inputs: Mapping[str, Any]) -> str:
+        names = [name for name in self.signature.input_fields if name in inputs]
+        return "\n".join(f"{name}: {render_input(inputs[name])}" for name in names)
 
     def messages(self, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
-        """The chat messages: instructions as system prompt, one ``name: value`` line per input."""
-        lines = [f"{name}: {render_input(inputs[name])}" for name in self.signature.input_fields]
-        outputs = ", ".join(self.signature.output_fields)
-        system = f"{self.signature.instructions}\n\nReply with a JSON object ({outputs})."
-        return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
+        """Instructions as system prompt; each demo as a user/assistant turn; then the inputs."""
+        signature = self.signature
+        outputs = ", ".join(signature.output_fields)
+        system = f"{signature.instructions}\n\nReply with a JSON object ({outputs})."
+        messages = [{"role": "system", "content": system}]
+        for demo in self.demos:
+            messages.append({"role": "user", "content": self._user(demo)})
+            messages.append({"role": "assistant", "content": _output_json(demo, signature)})
+        messages.append({"role": "user", "content": self._user(inputs)})
+        return messages
 
     def response_format(self) -> dict[str, Any]:
-        """The ``json_schema`` response format from the model's default schema."""
+        """The ``json_schema`` response format from the output model's default schema."""
+        model, _ = output_type(self.signature)
         return {
             "type": "json_schema",
-            "json_schema": {
-                "name": self.output_model.__name__,
-                "schema": self.output_model.model_json_schema(),
-            },
+            "json_schema": {"name": model.__name__, "schema": model.model_json_schema()},
         }
 
     def __call__(self, **inputs: Any) -> dspy.Prediction:
@@ -126,6 +165,8 @@ class HandRolledPredict:
         """
         import openai
 
+        signature = self.signature
+        output_model, wrapped = output_type(signature)
         started = time.perf_counter()
         try:
             reply = self.client.chat.completions.create(
@@ -144,14 +185,14 @@ class HandRolledPredict:
         prompt = usage.prompt_tokens if usage else None
         text = (reply.choices[0].message.content or "") if reply.choices else ""
         try:
-            parsed = self.output_model.model_validate_json(text)
+            parsed = output_model.model_validate_json(text)
         except ValueError as exc:
             self.log.add(seconds, output_tokens=tokens, prompt_tokens=prompt, error=type(exc).__name__)
             raise
         self.log.add(seconds, output_tokens=tokens, prompt_tokens=prompt)
-        if self.wrapped:
-            return dspy.Prediction(**{name: getattr(parsed, name) for name in self.signature.output_fields})
-        return dspy.Prediction(**{next(iter(self.signature.output_fields)): parsed})
+        if wrapped:
+            return dspy.Prediction(**{name: getattr(parsed, name) for name in signature.output_fields})
+        return dspy.Prediction(**{next(iter(signature.output_fields)): parsed})
 
 
 class HandRolledIRToCode(IRToCode):
@@ -171,11 +212,18 @@ class HandRolledIRToCode(IRToCode):
     ) -> None:
         super().__init__(languages, max_repairs=max_repairs, checker=checker, num_threads=1)
 
-        def make(signature: type[dspy.Signature]) -> Any:
+        def make(replaced: Any) -> Any:
             return HandRolledPredict(
-                signature, client, model, temperature=temperature, max_tokens=max_tokens, log=log
+                replaced.signature,
+                client,
+                model,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                log=log,
+                demos=replaced.demos,
             )
 
-        self.nl_to_ir = make(NLToIR)
-        self.generate = {lang: make(ir_to_code_signature(lang)) for lang in LANGUAGES}
-        self.repair = {lang: make(repair_signature(lang)) for lang in LANGUAGES}
+        # Same steps, signatures and demos as IRToCode's own predictors; only the client differs.
+        self.nl_to_ir = make(self.nl_to_ir)
+        self.generate = {lang: make(p) for lang, p in self.generate.items()}
+        self.repair = {lang: make(p) for lang, p in self.repair.items()}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
+import dspy
 import httpx
 import openai
 import pytest
@@ -134,3 +135,53 @@ def test_usage_transport_logs_every_completion() -> None:
     log.add(1.5)  # the timed call from the DSPy callback carries no tokens
     totals = log.totals()
     assert (totals["output_tokens"], totals["prompt_tokens"], totals["lm_calls"]) == (22, 100, 1)
+
+
+class Small(BaseModel):
+    n: int
+
+
+class Pinned(BaseModel):
+    n: Literal[3]
+
+
+class Ask(dspy.Signature):
+    """Count."""
+
+    text: str = dspy.InputField()
+    count: Small = dspy.OutputField()
+
+
+def test_demos_are_sent_as_turns_and_pinning_swaps_the_output_model() -> None:
+    server = Server('{"n": 3}', '{"n": 3}')
+    demo = dspy.Example(text="a b", count={"n": 2}).with_inputs("text")
+    predict = HandRolledPredict(
+        Ask, _client(server), "m", temperature=0.0, max_tokens=8, log=CallLog(), demos=[demo]
+    )
+    with predict.pinned(Ask.with_updated_fields("count", type_=Pinned)):
+        assert predict(text="x y z").count == Pinned(n=3)
+    assert predict.signature is Ask
+    predict(text="x y z")
+    pinned_body, plain_body = server.bodies
+    assert [m["role"] for m in pinned_body["messages"]] == ["system", "user", "assistant", "user"]
+    assert pinned_body["messages"][1:] == [
+        {"role": "user", "content": "text: a b"},
+        {"role": "assistant", "content": '{"n": 2}'},
+        {"role": "user", "content": "text: x y z"},
+    ]
+    assert pinned_body["response_format"]["json_schema"]["schema"] == Pinned.model_json_schema()
+    assert plain_body["response_format"]["json_schema"]["schema"] == Small.model_json_schema()
+
+
+def test_hand_rolled_ir_to_code_keeps_the_programs_demos() -> None:
+    from lift_dspy.bench.handrolled import HandRolledIRToCode
+    from lift_dspy.programs import IRToCode
+
+    program = HandRolledIRToCode(
+        ["rust"], client=_client(Server()), model="m", temperature=0.0, max_tokens=8, log=CallLog()
+    )
+    reference = IRToCode(["rust"])
+    assert isinstance(program.nl_to_ir, HandRolledPredict)
+    assert program.nl_to_ir.demos == reference.nl_to_ir.demos
+    assert program.generate["rust"].demos == reference.generate["rust"].demos
+    assert program.repair["go"].signature is reference.repair["go"].signature
