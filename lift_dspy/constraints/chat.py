@@ -80,7 +80,7 @@ def header(name: str) -> str:
 
 
 def _lark_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")  # llguidance: no raw DEL
 
 
 def _is_optional_str(annotation: Any) -> bool:
