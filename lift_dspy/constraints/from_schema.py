@@ -391,7 +391,7 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            code = generate(copy.deepcopy(schema), **options)
+            code = generate(_widen_typeless(schema, root=True), **options)
     except Exception as exc:  # datamodel-code-generator raises many types; all mean "this schema"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if match := _REMOTE_REF.search(message):
@@ -410,6 +410,47 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
     if not isinstance(code, str):
         raise UnsupportedSchemaError("datamodel-code-generator split the schema into several modules")
     return code if code.endswith("\n") else code + "\n"
+
+
+_FAMILIES = {
+    "object": (
+        *("properties", "required", "additionalProperties", "patternProperties", "minProperties"),
+        *("maxProperties", "propertyNames", "dependencies", "dependentRequired", "dependentSchemas"),
+    ),
+    "array": ("items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems", "contains"),
+    "string": ("minLength", "maxLength", "pattern", "format"),
+    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
+}
+_JSON_TYPES = ("object", "array", "string", "number", "boolean", "null")
+
+
+def _widen_typeless(node: Any, *, root: bool = False) -> Any:
+    """A copy of ``node`` where typeless subschemas accept every JSON type, as JSON Schema says.
+
+    ``{"properties": {...}}`` without ``type`` constrains objects only; datamodel-code-generator
+    would make it a model that rejects a string (which the schema and llguidance's grammar allow).
+    Such a node becomes ``anyOf: [{type: object, ...}, {type: [the other types]}]``.
+    """
+    if isinstance(node, list):
+        return [_widen_typeless(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("const", "enum", "default", "examples", "allOf") or key.startswith("x-"):
+            out[key] = copy.deepcopy(value)
+        elif key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
+            out[key] = {name: _widen_typeless(child) for name, child in value.items()}
+        else:
+            out[key] = _widen_typeless(value)
+    families = {family for family, keys in _FAMILIES.items() if any(key in node for key in keys)}
+    typed = {"type", "$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "if"} & set(node)
+    if root or typed or len(families) != 1:
+        return out
+    (family,) = families
+    notes = {key: out.pop(key) for key in ("title", "description", "default", "examples") if key in out}
+    others = [kind for kind in _JSON_TYPES if kind != family]
+    return {**notes, "anyOf": [{**out, "type": family}, {"type": others}]}
 
 
 # ---------------------------------------------------------------------------------------------
