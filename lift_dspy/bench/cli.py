@@ -9,6 +9,7 @@ Registered in ``lift_dspy.cli.SUBCOMMANDS`` as ``"lift_dspy.bench.cli:add_parser
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -111,6 +112,11 @@ def _run_bench(args: argparse.Namespace) -> int:
     from lift_dspy.bench.runner import run_bench
 
     options = options_from_args(args)
+    if not getattr(args, "verbose", False):
+        # Per-sample failures are the benchmark's data (they are in the journal): keep the
+        # progress bar readable instead of logging each truncated or unparsable answer.
+        for name in ("dspy", "lift_dspy.programs", "lift_dspy.engine"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     previous = _sigterm_as_interrupt()
     try:
         path = run_bench(options)
