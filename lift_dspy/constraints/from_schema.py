@@ -10,13 +10,18 @@ cannot express every JSON Schema keyword (``not``, ``if``/``then``, ``uniqueItem
   original with its ``$ref`` s inlined, unless the schema is recursive (then Pydantic's).
 * validating an instance also checks the original schema with ``jsonschema`` (Draft 4 to 2020-12
   by ``$schema``, formats asserted), so a value the model accepts is one the schema accepts.
+* conversely the model accepts what the schema accepts: a subschema without ``type`` (say
+  ``{"properties": ...}``) constrains objects only, so its field type is a union of the generated
+  model and the other JSON types; URL, e-mail and byte formats stay ``str`` (no normalisation).
 
 Before any code is generated, llguidance compiles the schema: what it cannot enforce raises
 :class:`~lift_dspy.errors.UnsupportedSchemaError` naming the field path and keyword. With
 ``lenient=True`` llguidance ignores keywords it does not implement (``not``, ``if``/``then``/``else``,
 ``uniqueItems``, ``contains``, ``propertyNames``, ``dependencies``, ``unevaluatedProperties``, unknown
 ``format`` s) and enforces ``oneOf`` as ``anyOf``; the grammar then no longer guarantees them, and
-only the validation above checks them.
+only the validation above checks them. Remote ``$ref`` s, regexes with look-around and
+``minProperties`` over 36 or more optional properties (llguidance compiles it, then its parser
+fails mid-answer) are errors in both modes.
 """
 
 from __future__ import annotations
