@@ -107,6 +107,7 @@ class Counters:
     open_connections: int = 0
     authorization: list[str] = field(default_factory=list)
     stripped_payloads: list[dict[str, object]] = field(default_factory=list)
+    answers: list[bytes] = field(default_factory=list)
 
 
 class FaultProxy:
@@ -220,6 +221,9 @@ class FaultProxy:
                         self.counters.stripped_payloads.append(payload)
                     body = json.dumps(payload).encode()
                 status, content, kind = await self._forward(method, path, body)
+                if path.endswith("/chat/completions"):
+                    with self._lock:
+                        self.counters.answers.append(content)
                 if fault.kind == "cut":
                     await _respond(writer, status, content, kind, send=len(content) // 3)
                     writer.close()

@@ -125,11 +125,6 @@ def test_unsupported_keyword_is_named_with_its_field(
         assert not isinstance(relaxed, lift_dspy.UnsupportedSchemaError), relaxed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: an output field named 'completed' repeats DSPy's end marker; every answer the grammar "
-    "allows (and DSPy parses) is rejected as a server violation. See RELIABILITY.md",
-)
 def test_output_field_named_completed_is_refused_or_parsed() -> None:
     signature = dspy.Signature("q -> completed: int")
     constraint = _chat_constraint_or_none(signature, "completed")
@@ -141,12 +136,6 @@ def test_output_field_named_completed_is_refused_or_parsed() -> None:
     assert constraint.validate(text) == {"completed": 5}  # ... so lift-dspy must accept it.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Literal choices DSPy's ChatAdapter cannot read back (edge whitespace, line breaks "
-    "such as U+2028, a field header) compile, then every answer fails as a server violation; they "
-    "should be an UnsupportedSchemaError(field, 'enum') at definition. See RELIABILITY.md",
-)
 @pytest.mark.parametrize("choice", [" padded", "two\nlines", "para\u2028sep", "[[ ## completed ## ]]"])
 def test_unreadable_choices_are_refused_at_definition(choice: str) -> None:
     signature = dspy.Signature("q -> c").with_updated_fields("c", type_=Literal[choice, "other"])

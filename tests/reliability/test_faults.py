@@ -111,11 +111,6 @@ def syn_dropping_port() -> Iterator[int]:
         sock.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: the connect phase is bounded by a fixed 10 s (engine.py httpx.Timeout(timeout, "
-    "connect=10.0)), not by GuidanceLM(timeout=...) when that is smaller; see RELIABILITY.md",
-)
 def test_unanswered_connect_is_bounded_by_the_configured_timeout(syn_dropping_port: int) -> None:
     url = f"http://127.0.0.1:{syn_dropping_port}/v1"
     outcome, seconds = _classify(_lm(url, "m", timeout=2.0))
