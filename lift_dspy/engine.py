@@ -365,7 +365,7 @@ class GuidanceEngine(_EngineCore):
     def _http(self) -> httpx.Client:
         with self._client_lock:
             if self._client is None:
-                timeout = httpx.Timeout(self.config.timeout, connect=10.0)
+                timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
                 limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
                 self._client = httpx.Client(timeout=timeout, limits=limits, transport=self._transport)
             return self._client
@@ -428,7 +428,7 @@ class AsyncGuidanceEngine(_EngineCore):
         client = self._clients.get(loop)
         if client is None:
             limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            timeout = httpx.Timeout(self.config.timeout, connect=10.0)
+            timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
             client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=self._transport)
             self._clients[loop] = client
         return client

@@ -37,6 +37,7 @@ from lift_dspy.constraints.schema import (
     schema_for_annotation,
 )
 from lift_dspy.constraints.tools import ToolSpec
+from lift_dspy.errors import UnsupportedSchemaError
 
 __all__ = ["SAFE_TEXT_REGEX", "FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
 
@@ -127,13 +128,39 @@ def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
     return " & ".join([*parts, "SAFE_TEXT"])
 
 
+def _check_choice(name: str, option: str) -> None:
+    """Refuse a choice DSPy's ChatAdapter could not read back (it strips values, splits lines)."""
+    unreadable = option != option.strip() or len(f"x{option}x".splitlines()) > 1 or "[[ ##" in option
+    if unreadable:
+        raise UnsupportedSchemaError(
+            f"the choice {option!r} cannot be written in DSPy's chat layout (DSPy strips field values and "
+            "splits them into lines, so no answer choosing it would read back); use choices without edge "
+            "whitespace, line breaks or '[[ ##', or dspy.JSONAdapter()",
+            field=name,
+            keyword="enum",
+        )
+
+
 def field_rule(name: str, info: Any, options: Options = DEFAULT_OPTIONS) -> FieldRule:
-    """Classify one output field for the chat format (and check its schema if it is JSON)."""
+    """Classify one output field for the chat format (and check its schema if it is JSON).
+
+    Raises:
+        UnsupportedSchemaError: the field cannot be written in the chat layout.
+    """
+    if name == "completed":
+        raise UnsupportedSchemaError(
+            "an output field named 'completed' would repeat DSPy's end marker [[ ## completed ## ]]; "
+            "rename the field",
+            field=name,
+            keyword="field name",
+        )
     annotation = info.annotation if info.annotation is not None else str
     if annotation is str or _is_optional_str(annotation):
         return FieldRule(name, "text", terminal=_text_terminal(info, options.max_text_chars))
     choices = _choices(annotation)
     if choices is not None:
+        for option, _ in choices:
+            _check_choice(name, option)
         return FieldRule(name, "choice", choices=choices)
     schema = finalize_schema(schema_for_annotation(field_annotation(info)), options)
     check_json_schema(schema, field=name)
