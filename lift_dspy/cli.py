@@ -83,8 +83,26 @@ SUBCOMMANDS: tuple[str, ...] = (
     "lift_dspy.cli:add_models_parser",
     "lift_dspy.cli:add_doctor_parser",
     "lift_dspy.bench.cli:add_parser",
-    # --- add `schemas` here, e.g. "lift_dspy.schemas_cli:add_parser" ---
+    "lift_dspy.cli:add_schemas_parser",
 )
+
+
+def add_schemas_parser(subparsers: Subparsers) -> None:
+    """Register ``lift-dspy schemas check|regenerate``."""
+    p = subparsers.add_parser(
+        "schemas",
+        help="regenerate the Pydantic models of schemas/, or check them for drift",
+        description="The committed Pydantic models under schemas/models are generated from schemas/json "
+        "with datamodel-code-generator; `check` exits 1 and lists the files that drifted.",
+    )
+    p.add_argument("action", choices=("check", "regenerate"))
+    p.set_defaults(handler=_run_schemas)
+
+
+def _run_schemas(args: argparse.Namespace) -> int:
+    from lift_dspy.schemas.regenerate import main as regenerate
+
+    return regenerate(["--check"] if args.action == "check" else [])
 
 
 def build_parser() -> argparse.ArgumentParser:

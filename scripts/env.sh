@@ -38,7 +38,8 @@ if [ ! -f "$LIFT_VENV/.complete" ]; then
     touch "$LIFT_VENV/.complete"
 fi
 _log="$(mktemp)"
-if ! "$LIFT_VENV/bin/python" -m pip install -q --no-deps -e "$LIFT_ROOT" >"$_log" 2>&1; then
+if ! { "$LIFT_VENV/bin/python" -m pip install -q -r "$LIFT_ROOT/.ci/requirements-pins.txt" \
+        && "$LIFT_VENV/bin/python" -m pip install -q --no-deps -e "$LIFT_ROOT"; } >"$_log" 2>&1; then
     cat "$_log" >&2
     exit 1
 fi

@@ -6,3 +6,4 @@ cd "$LIFT_ROOT"
 ruff check .
 ruff format --check .
 mypy
+lift-dspy schemas check
