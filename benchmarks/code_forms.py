@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import dspy
+from lift_dspy.schemas import FunctionIR
 
 import lift_dspy
 from lift_dspy.programs import IRToCode
@@ -31,7 +32,6 @@ from lift_dspy.programs.demos import code_demo
 from lift_dspy.programs.headers import header
 from lift_dspy.programs.tasks import code_tasks
 from lift_dspy.programs.toolchains import check
-from lift_dspy.schemas import FunctionIR
 
 _NAMES = {"typescript": "TypeScript", "rust": "Rust", "go": "Go", "java": "Java"}
 _FENCE = re.compile(r"^```[a-z]*\n(.*?)\n?```\s*$", re.DOTALL)
@@ -87,7 +87,9 @@ def _server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--api-base")
     parser.add_argument("--per-language", type=int, default=2)
@@ -112,7 +114,7 @@ def main() -> int:
                 continue
             mark, start = len(lm.history), time.perf_counter()
             result = program(ir=ir, languages=[language]).results[language]
-            rows["json-parts"].append((result.ok, _tokens(lm, mark), time.perf_counter() - start))
+            rows["json-parts"].append((bool(result.ok), _tokens(lm, mark), time.perf_counter() - start))
 
             raw = dspy.Predict(raw_signature(language))
             raw.demos = [_raw_demo(language)]
@@ -123,14 +125,16 @@ def main() -> int:
             except lift_dspy.LiftDSPyError:
                 ok = False
             rows["raw-source"].append((ok, _tokens(lm, mark), time.perf_counter() - start))
-            print(f"{task.id:28} json-parts {'OK' if result.ok else '--'}   raw-source {'OK' if ok else '--'}")
+            print(
+                f"{task.id:28} json-parts {'OK' if result.ok else '--'}   raw-source {'OK' if ok else '--'}"
+            )
 
     print(f"\n{model}, {len(rows['json-parts'])} tasks over 4 languages, temperature 0, no repairs")
     print(f"{'form':12} {'compiles':>9} {'tokens (median)':>16} {'seconds (median)':>17}")
     for form, results in rows.items():
         if not results:
             continue
-        passed = sum(ok for ok, _, _ in results)
+        passed = sum(bool(ok) for ok, _, _ in results)
         tokens = statistics.median(t for _, t, _ in results)
         seconds = statistics.median(s for _, _, s in results)
         print(f"{form:12} {passed:>4}/{len(results):<4} {tokens:16.0f} {seconds:17.1f}")
