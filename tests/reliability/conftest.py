@@ -20,32 +20,43 @@ from lift_dspy.server.process import Server
 from lift_dspy.server.testing import *  # noqa: F403
 from lift_dspy.server.testing import SERVER_FIXTURES, ServerPool
 
-# Reuse a tiny server that is already running (``lift-dspy serve --model tiny``) instead of starting
-# one: LIFT_DSPY_TINY_API_BASE=http://127.0.0.1:PORT/v1. Tests that need the server's pid skip.
-_EXTERNAL_TINY = os.environ.get("LIFT_DSPY_TINY_API_BASE")
+# Reuse servers that are already running (``lift-dspy serve --model tiny [--backend xgrammar]``)
+# instead of starting them: LIFT_DSPY_TINY_API_BASE / LIFT_DSPY_XGRAMMAR_API_BASE=http://127.0.0.1:PORT/v1.
+# Tests that need the server's process skip then.
+_EXTERNAL = {
+    "tiny_server": os.environ.get("LIFT_DSPY_TINY_API_BASE"),
+    "xgrammar_tiny_server": os.environ.get("LIFT_DSPY_XGRAMMAR_API_BASE"),
+}
 
 
-def _get(pool: ServerPool, fixture: str) -> Server:
+def _server(pool: ServerPool, fixture: str) -> Server:
+    if importlib.util.find_spec("vllm") is None:
+        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
     model, backend, options = SERVER_FIXTURES[fixture]
+    external = _EXTERNAL.get(fixture)
+    if external:
+        return Server(external.rstrip("/"), model, Path(os.devnull), 0, backend)
     return pool.get(model, backend=backend, options=options)
 
 
 @pytest.fixture(scope="session")
 def tiny_server(server_pool: ServerPool) -> Server:
-    """The session's tiny vLLM server (guidance backend), or the one named by LIFT_DSPY_TINY_API_BASE."""
-    if importlib.util.find_spec("vllm") is None:
-        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
-    if _EXTERNAL_TINY:
-        return Server(_EXTERNAL_TINY.rstrip("/"), "tiny", Path(os.devnull), 0, "guidance")
-    return _get(server_pool, "tiny_server")
+    """The session's tiny vLLM server (guidance backend), or $LIFT_DSPY_TINY_API_BASE."""
+    return _server(server_pool, "tiny_server")
+
+
+@pytest.fixture(scope="session")
+def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
+    """The session's tiny vLLM server on xgrammar, or $LIFT_DSPY_XGRAMMAR_API_BASE."""
+    return _server(server_pool, "xgrammar_tiny_server")
 
 
 @pytest.fixture(autouse=True)
 def vllm_servers_alive(request: pytest.FixtureRequest, server_pool: ServerPool) -> None:
-    """As lift_dspy.server.testing's: restart pooled servers this test uses (not an external one)."""
+    """As lift_dspy.server.testing's: restart pooled servers this test uses (not external ones)."""
     for name in SERVER_FIXTURES:
-        if name in request.fixturenames and not (name == "tiny_server" and _EXTERNAL_TINY):
-            _get(server_pool, name)
+        if name in request.fixturenames and not _EXTERNAL.get(name):
+            _server(server_pool, name)
 
 
 @pytest.fixture
