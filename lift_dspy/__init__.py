@@ -7,6 +7,7 @@ Importing this package starts nothing and imports neither torch nor vLLM.
 """
 
 from lift_dspy.constraints import constraint_for, output_model
+from lift_dspy.constraints.from_schema import model_from_schema
 from lift_dspy.errors import (
     BackendError,
     BackendUnavailableError,
@@ -31,5 +32,6 @@ __all__ = [
     "UnsupportedSchemaError",
     "__version__",
     "constraint_for",
+    "model_from_schema",
     "output_model",
 ]
