@@ -58,7 +58,8 @@ SERVER_BACKEND: dict[ConfigName, ServerBackend] = {
 }
 DESCRIPTIONS: dict[str, str] = {
     "lift-guidance": "GuidanceLM, DSPy ChatAdapter, vLLM guidance backend",
-    "lift-xgrammar": "GuidanceLM(backend='xgrammar'), dspy.JSONAdapter, vLLM xgrammar backend",
+    "lift-xgrammar": "GuidanceLM(backend='xgrammar'), dspy.JSONAdapter, vLLM xgrammar backend "
+    "(disable_any_whitespace; no max_text_chars)",
     "dspy-chat": "stock dspy.LM('openai/<model>'), ChatAdapter (unconstrained), guidance server",
     "dspy-json": "stock dspy.LM('openai/<model>'), dspy.JSONAdapter, guidance server",
     "hand-rolled": "openai client, response_format json_schema = Model.model_json_schema(), guidance server",
@@ -83,8 +84,9 @@ class Settings:
     Attributes:
         temperature: Sampling temperature (0 = greedy, vLLM's default would make a small model ramble).
         max_tokens: Output token limit per LM call.
-        max_text_chars: lift-dspy's bound on free text (``GuidanceLM(max_text_chars=...)``); the
-            other configurations have no such option.
+        max_text_chars: lift-dspy's bound on free text (``GuidanceLM(max_text_chars=...)``), for
+            ``lift-guidance`` only: the other configurations have no such option, and vLLM's
+            xgrammar backend rejects the patterned strings it bounds.
         max_repairs: Repair rounds per code task after the first failed compile.
         timeout: Seconds per LM call.
     """
@@ -157,7 +159,9 @@ class Session:
                 e.model,
                 api_base=e.api_base,
                 timeout=s.timeout,
-                max_text_chars=s.max_text_chars,
+                # vLLM 0.32's xgrammar backend answers HTTP 400 to a string schema that has both a
+                # pattern and a maxLength, which max_text_chars adds to patterned strings.
+                max_text_chars=None if backend == "xgrammar" else s.max_text_chars,
                 backend=backend,
                 transport=UsageTransport(self.log),
                 **common,

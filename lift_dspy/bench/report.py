@@ -71,7 +71,7 @@ def _run_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
         f"when each run started: {', '.join(_num(load[0], 1) for load in loads if load) or '?'}.",
         f"- Settings (all configurations): temperature {settings.get('temperature')}, max_tokens "
         f"{settings.get('max_tokens')}, max_repairs {settings.get('max_repairs')}, "
-        f"{fingerprint.get('workers')} samples in flight; lift-dspy only: max_text_chars "
+        f"{fingerprint.get('workers')} samples in flight; lift-guidance only: max_text_chars "
         f"{settings.get('max_text_chars')}; "
         f"server max_model_len {first.get('max_model_len') or 'as given'}.",
         f"- Runs ({len(runs)}): " + "; ".join(f"`{r.get('command', '?')}`" for r in runs),
