@@ -39,19 +39,19 @@ def _server(pool: ServerPool, fixture: str) -> Server:
     return pool.get(model, backend=backend, options=options)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # type: ignore[no-redef]
 def tiny_server(server_pool: ServerPool) -> Server:
     """The session's tiny vLLM server (guidance backend), or $LIFT_DSPY_TINY_API_BASE."""
     return _server(server_pool, "tiny_server")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # type: ignore[no-redef]
 def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
     """The session's tiny vLLM server on xgrammar, or $LIFT_DSPY_XGRAMMAR_API_BASE."""
     return _server(server_pool, "xgrammar_tiny_server")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True)  # type: ignore[no-redef]
 def vllm_servers_alive(request: pytest.FixtureRequest, server_pool: ServerPool) -> None:
     """As lift_dspy.server.testing's: restart pooled servers this test uses (not external ones)."""
     for name in SERVER_FIXTURES:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.vllm
 
 StartProxy = Callable[[Policy], FaultProxy]
 CALLS = 40
-SIGNATURES = [Sentiment, Count, SpecToIR, YesNo]
+SIGNATURES: list[Any] = [Sentiment, Count, SpecToIR, YesNo]
 
 
 def _lm(api_base: str, model: str = "tiny", **kwargs: Any) -> lift_dspy.GuidanceLM:
