@@ -39,7 +39,9 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--quick", action="store_true", help="a few tasks per configuration (CI smoke run)")
-    p.add_argument("--out", default=None, help="results directory (default: bench-results[-quick])")
+    p.add_argument(
+        "--out", default=None, help="results directory (default: bench-out/full or bench-out/quick)"
+    )
     p.add_argument("--model", default="smollm2", help="model to serve, or the served name with --api-base")
     p.add_argument(
         "--api-base", default=None, help="use this server (only the configurations it supports run)"
@@ -53,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated (default: all five)")
     p.add_argument("--tasks", default=None, help="task id patterns, e.g. 'rust/*,intent/*'")
     p.add_argument("--samples", type=int, default=1, help="samples per (configuration, task) (default: 1)")
-    p.add_argument("--workers", type=int, default=8, help="samples in flight at once (default: 8)")
+    p.add_argument("--workers", type=int, default=16, help="samples in flight at once (default: 16)")
     p.add_argument("--concurrency", type=int, default=None, help="calls per round (default: 16; quick: 8)")
     p.add_argument("--rounds", type=int, default=None, help="rounds per side (default: 3; quick: 1)")
     p.add_argument("--no-throughput", action="store_true", help="skip the concurrency test")
@@ -83,7 +85,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
     configs = tuple(c for c in CONFIGS if c in names)
     if unknown or not configs:
         raise ValueError(f"unknown configuration(s) {unknown}; choose from {', '.join(CONFIGS)}")
-    out = Path(args.out or ("bench-results-quick" if args.quick else "bench-results"))
+    out = Path(args.out or ("bench-out/quick" if args.quick else "bench-out/full"))
     return BenchOptions(
         out=out,
         quick=args.quick,

@@ -56,7 +56,7 @@ class BenchOptions:
     configs: tuple[ConfigName, ...] = CONFIGS
     tasks: str | None = None
     samples: int = 1
-    workers: int = 8
+    workers: int = 16
     concurrency: int = 16
     rounds: int = 3
     throughput: bool = True

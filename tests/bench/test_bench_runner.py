@@ -157,7 +157,7 @@ def test_cli_options(tmp_path: Path) -> None:
     args = parser.parse_args(["bench", "--quick", "--configs", "hand-rolled,lift-guidance"])
     options = options_from_args(args)
     assert options.quick
-    assert options.out == Path("bench-results-quick")
+    assert options.out == Path("bench-out/quick")
     assert options.configs == ("lift-guidance", "hand-rolled")  # canonical order
     assert (options.concurrency, options.rounds) == (8, 1)
     full = options_from_args(parser.parse_args(["bench", "--out", str(tmp_path)]))
