@@ -396,7 +396,7 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            code = generate(_widen_typeless(schema, root=True), **options)
+            code = generate(_codegen_input(schema, root=True), **options)
     except Exception as exc:  # datamodel-code-generator raises many types; all mean "this schema"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if match := _REMOTE_REF.search(message):
@@ -426,18 +426,21 @@ _FAMILIES = {
     "string": ("minLength", "maxLength", "pattern", "format"),
     "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
 }
-_JSON_TYPES = ("object", "array", "string", "number", "boolean", "null")
+_JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 
 
-def _widen_typeless(node: Any, *, root: bool = False) -> Any:
-    """A copy of ``node`` where typeless subschemas accept every JSON type, as JSON Schema says.
+def _codegen_input(node: Any, *, root: bool = False) -> Any:
+    """A copy of ``node`` that datamodel-code-generator turns into a model as loose as the schema.
 
-    ``{"properties": {...}}`` without ``type`` constrains objects only; datamodel-code-generator
-    would make it a model that rejects a string (which the schema and llguidance's grammar allow).
-    Such a node becomes ``anyOf: [{type: object, ...}, {type: [the other types]}]``.
+    * ``number`` becomes ``[integer, number]``: Pydantic then keeps ``1`` an ``int`` (a ``float``
+      field would dump ``1.0``, which a tool expecting an integer may refuse).
+    * an object with ``properties`` and no ``additionalProperties`` keeps its extra keys.
+    * a subschema without ``type`` (``{"properties": {...}}``) constrains objects only; the
+      generator would make it a model that rejects a string, which the schema and llguidance's
+      grammar allow. It becomes ``anyOf: [{type: object, ...}, {type: [the other types]}]``.
     """
     if isinstance(node, list):
-        return [_widen_typeless(item) for item in node]
+        return [_codegen_input(item) for item in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
@@ -445,17 +448,30 @@ def _widen_typeless(node: Any, *, root: bool = False) -> Any:
         if key in ("const", "enum", "default", "examples", "allOf") or key.startswith("x-"):
             out[key] = copy.deepcopy(value)
         elif key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
-            out[key] = {name: _widen_typeless(child) for name, child in value.items()}
+            out[key] = {name: _codegen_input(child) for name, child in value.items()}
+        elif key == "type":
+            out[key] = _with_integer(value)
         else:
-            out[key] = _widen_typeless(value)
+            out[key] = _codegen_input(value)
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = True  # else Pydantic drops the extra keys the schema allows
     families = {family for family, keys in _FAMILIES.items() if any(key in node for key in keys)}
     typed = {"type", "$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "if"} & set(node)
     if root or typed or len(families) != 1:
         return out
     (family,) = families
     notes = {key: out.pop(key) for key in ("title", "description", "default", "examples") if key in out}
-    others = [kind for kind in _JSON_TYPES if kind != family]
-    return {**notes, "anyOf": [{**out, "type": family}, {"type": others}]}
+    kinds = ("integer", "number") if family == "number" else (family,)
+    others = [kind for kind in _JSON_TYPES if kind not in kinds]
+    return {**notes, "anyOf": [{**out, "type": _with_integer(family)}, {"type": others}]}
+
+
+def _with_integer(kind: Any) -> Any:
+    if kind == "number":
+        return ["integer", "number"]
+    if isinstance(kind, list) and "number" in kind and "integer" not in kind:
+        return [name for each in kind for name in (("integer", "number") if each == "number" else (each,))]
+    return kind
 
 
 # ---------------------------------------------------------------------------------------------

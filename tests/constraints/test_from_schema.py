@@ -383,14 +383,19 @@ AGREEMENT_CASES = [
 @pytest.mark.parametrize(("name", "lenient"), AGREEMENT_CASES)
 def test_model_and_grammar_agree_with_jsonschema(name: str, lenient: bool) -> None:
     """Sound (the model accepts only valid values), complete on what the grammar lets a model
-    write, and the grammar accepts every valid given or generated instance."""
+    write, lossless (an accepted value dumps back unchanged), and the grammar accepts every valid
+    given or generated instance."""
     rows = _verdicts(name, lenient)
     assert any(valid for origin, _, valid, *_ in rows if origin != "mutant"), f"{name}: no valid instance"
+    model = model_from_schema(_schema(name), "Corpus", lenient=lenient)
     for origin, value, valid, model_ok, _, grammar_ok in rows:
         shown = f"{name} ({origin}) {json.dumps(value)[:200]}"
         assert valid or not model_ok, f"the model accepts invalid {shown}"
         assert model_ok or not (valid and grammar_ok), f"the model rejects valid, writable {shown}"
         assert grammar_ok or not valid or origin == "mutant", f"the grammar rejects valid {shown}"
+        if model_ok:  # and nothing is lost or changed on the way through the model
+            dumped = model.model_validate(value).model_dump(mode="json", by_alias=True, exclude_unset=True)
+            assert json.dumps(dumped, sort_keys=True) == json.dumps(value, sort_keys=True), shown
     given = DATA / "instances" / f"{name}.json"
     if given.is_file():
         expected = json.loads(given.read_text(encoding="utf-8"))
@@ -494,6 +499,22 @@ def test_recursive_schema_embeds_pydantics_schema() -> None:
     assert parsed.children[0].name == "b"  # type: ignore[attr-defined]
     with pytest.raises(pydantic.ValidationError):
         node.model_validate({"name": "a", "children": [{"children": []}]})
+
+
+def test_model_is_as_loose_as_the_schema() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "count": {"type": "number"},
+            "owner": {"properties": {"login": {"type": "string"}}, "required": ["login"]},
+        },
+    }
+    model = model_from_schema(schema, "Loose")
+    for value in ({"count": 1}, {"count": 1.5}, {"owner": "octo"}, {"owner": {"login": "o"}}, {"extra": [1]}):
+        dumped = model.model_validate(value).model_dump(mode="json", by_alias=True, exclude_unset=True)
+        assert json.dumps(dumped) == json.dumps(value)  # 1 stays an int; no key is dropped
+    assert not _accepts(model, {"owner": {}})
+    assert model.model_validate({"owner": {"login": "o"}}).owner.login == "o"  # type: ignore[attr-defined]
 
 
 def test_validation_checks_keywords_pydantic_cannot_express() -> None:
