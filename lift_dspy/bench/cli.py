@@ -21,7 +21,8 @@ __all__ = ["add_parser", "options_from_args"]
 _EPILOG = """\
 Results are appended to DIR/journal.jsonl as they complete; rerunning with the same --out does
 only what is missing. DIR/report.md and the plots are rewritten at the end of every run, or with
-`lift-dspy bench report DIR`.
+`lift-dspy bench report DIR`. Exit status 1 if a sample ended on an exception that is not an LM,
+parse or validation error (a bug, not a model failure): usable as a CI smoke step with --quick.
 """
 
 
@@ -114,23 +115,39 @@ def _run_bench(args: argparse.Namespace) -> int:
     from lift_dspy.bench.runner import run_bench
 
     options = options_from_args(args)
-    if not getattr(args, "verbose", False):
-        # Per-sample failures are the benchmark's data (they are in the journal): keep the
-        # progress bar readable instead of logging each truncated or unparsable answer.
-        for name in ("dspy", "lift_dspy.programs", "lift_dspy.engine"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    quiet = () if getattr(args, "verbose", False) else ("dspy", "lift_dspy.programs", "lift_dspy.engine")
+    # Per-sample failures are the benchmark's data (they are in the journal): keep the progress
+    # bar readable instead of logging each truncated or unparsable answer.
+    levels = {name: logging.getLogger(name).level for name in quiet}
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.ERROR)
     previous = _sigterm_as_interrupt()
     try:
         path = run_bench(options)
     finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     from lift_dspy.bench.journal import read_records
 
-    text = render_report(read_records(options.out / "journal.jsonl"))
+    records = read_records(options.out / "journal.jsonl")
+    text = render_report(records)
     headline = text.split("## Headline: latency per valid answer", 1)[-1].split("\n## ", 1)[0]
     print(headline.strip())
     print(f"\nreport: {path}")
+    bugs = [r for r in records if r.get("kind") == "sample" and r.get("unexpected")]
+    for r in bugs[:10]:
+        print(
+            f"unexpected {r['error']} in {r['config']} {r['task']}: {r.get('error_message')}", file=sys.stderr
+        )
+    if bugs:
+        print(
+            f"lift-dspy: error: {len(bugs)} sample(s) ended on an unexpected exception (see above); "
+            "these are harness or program bugs, not model failures",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -12,6 +12,8 @@ A sample record says::
     task_ok         the task's own checker passed (arity, intent, resolved tool call, ...)
     repairs         repair rounds used; seconds (wall, whole pipeline), lm_seconds, compile_seconds
     output_tokens   completion tokens of every LM call; error / call_errors by exception type
+    unexpected      the sample ended on an exception that is not an LM, parse or validation
+                    error (a harness or program bug; ``lift-dspy bench`` then exits 1)
 """
 
 from __future__ import annotations
@@ -21,12 +23,16 @@ import re
 import time
 from typing import Any
 
+from dspy.utils.exceptions import AdapterParseError, LMError
+from pydantic import ValidationError
+
 from lift_dspy.bench.configs import ConfigName, Endpoint, Session, Settings
 from lift_dspy.programs.tasks import AGENT_TASKS, CODE_TASKS, AgentTask, CodeTask
 
 __all__ = ["Task", "all_tasks", "error_type", "family", "run_sample", "select_tasks"]
 
 Task = CodeTask | AgentTask
+_MEASURED = (LMError, AdapterParseError, ValidationError)
 _FAILED = re.compile(r"failed: ([A-Za-z_][\w.]*):")
 
 
@@ -113,6 +119,9 @@ def run_sample(
         record["error"] = type(exc).__name__
         record["error_message"] = _short(str(exc))
         record["detail"] = f"{type(exc).__name__} before an answer was produced"
+        # An LM, parse or validation failure is what the benchmark measures; anything else is a
+        # bug in the harness or the program, which a CI smoke run must not pass over.
+        record["unexpected"] = not isinstance(exc, _MEASURED)
     record["seconds"] = time.perf_counter() - started
     session.finish()
     record.update(session.log.totals())

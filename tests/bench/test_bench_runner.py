@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dspy.utils.exceptions import LMError
 
 from lift_dspy.bench import runner
 from lift_dspy.bench.cli import add_parser, options_from_args
@@ -180,3 +181,50 @@ def test_quick_covers_every_language_and_agent_kind() -> None:
     ]
     with pytest.raises(ValueError, match="matches no task"):
         select_tasks(pattern="cobol/*")
+
+
+@pytest.mark.parametrize(
+    ("exc", "unexpected"),
+    [(AttributeError("no attribute 'pinned'"), True), (ValueError("bad"), True), (LMError("down"), False)],
+)
+def test_run_sample_flags_exceptions_that_are_not_measured_failures(
+    monkeypatch: pytest.MonkeyPatch, exc: Exception, unexpected: bool
+) -> None:
+    from lift_dspy.bench import suite
+
+    def boom(self: object, task: object) -> None:
+        raise exc
+
+    monkeypatch.setattr(suite.Session, "agent", boom)
+    (task,) = select_tasks(pattern="intent/load")
+    record = suite.run_sample("dspy-chat", task, 0, Endpoint("http://x/v1", "m", "guidance"), Settings())
+    assert record["structural_ok"] is False
+    assert record["error"] == type(exc).__name__
+    assert record["unexpected"] is unexpected
+    assert record["lm_calls"] == 0
+
+
+def test_cli_exits_1_when_a_sample_hit_a_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = Journal(tmp_path)
+    journal.append(
+        {"kind": "sample", "config": "hand-rolled", "task": "rust/gcd", "sample": 0, "seconds": 1.0}
+    )
+    monkeypatch.setattr(runner, "run_bench", lambda options: tmp_path / "report.md")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--out", str(tmp_path)])
+    assert args.handler(args) == 0
+    journal.append(
+        {
+            "kind": "sample",
+            "config": "hand-rolled",
+            "task": "go/gcd",
+            "sample": 0,
+            "error": "AttributeError",
+            "unexpected": True,
+        }
+    )
+    assert args.handler(args) == 1
+    assert "unexpected AttributeError in hand-rolled go/gcd" in capsys.readouterr().err
