@@ -227,10 +227,15 @@ class _EngineCore:
         return copied
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"config": self.config}
+        # Never pickle the key: an unpickled engine reads it from LIFT_DSPY_API_KEY, like load_state.
+        return {"config": dataclasses.replace(self.config, api_key=None), "fallback": self.fallback}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        type(self).__init__(self, state["config"])
+        import os
+
+        config = dataclasses.replace(state["config"], api_key=os.environ.get("LIFT_DSPY_API_KEY"))
+        type(self).__init__(self, config)
+        self.fallback = state.get("fallback")
 
     # -- the two pure steps --------------------------------------------------------------------
     def _base_and_model(self, request: Request) -> tuple[str, str]:

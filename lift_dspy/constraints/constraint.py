@@ -219,6 +219,18 @@ def compile_constraint(
     Raises:
         UnsupportedSchemaError: a field's type cannot be enforced (names the field and keyword).
     """
+    try:
+        return _compile(signature, fmt, tools, options)
+    except RecursionError as exc:
+        # Pydantic's schema generator recurses once per nesting level.
+        raise UnsupportedSchemaError(
+            "the output types are nested too deeply to generate a schema; flatten the model or use a "
+            "recursive model (a class that refers to itself)",
+            keyword="nesting depth",
+        ) from exc
+
+
+def _compile(signature: Any, fmt: OutputFormat, tools: ToolSpec | None, options: Options) -> Constraint:
     fields = output_fields(signature)
     if not fields:
         raise UnsupportedSchemaError("the signature has no output fields", keyword="outputs")

@@ -187,13 +187,6 @@ def test_extreme_sizes_compile_in_bounded_time_or_fail_typed(name: str) -> None:
         record(f"extreme: {name} / {layout}", f"{verdict} in {seconds} s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="core: a model nested ~50 levels deep makes Pydantic's JSON Schema generator recurse past "
-    "Python's limit inside schema_for_annotation / model_json_schema: a raw RecursionError, not an "
-    "UnsupportedSchemaError. See RELIABILITY.md",
-)
 @pytest.mark.parametrize("layout", sorted(ADAPTERS))
 def test_deeply_nested_model_is_a_typed_error(layout: str) -> None:
     deep = deep_model(int, 80)  # builds fine: Pydantic validates instances of it

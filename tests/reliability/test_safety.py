@@ -94,11 +94,6 @@ def _try_save_program(program: dspy.Module, path: Path) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: _EngineCore.__getstate__ pickles the whole EngineConfig, api_key included; a "
-    "pickled engine (save_program=True once GuidanceLM is picklable, multiprocessing) carries the key",
-)
 def test_a_pickled_engine_carries_no_key() -> None:
     lm = lift_dspy.GuidanceLM("m", api_base="http://127.0.0.1:9/v1", api_key=KEY)
     for engine in (lm._engine_spec, lm._async_engine_spec):
