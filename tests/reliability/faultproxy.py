@@ -126,7 +126,7 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._closing: asyncio.Event | None = None
         self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self.port = 0
 
     @property
@@ -170,9 +170,13 @@ class FaultProxy:
         self._ready.set()
         await self._closing.wait()
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Closing a connection ends its handler (EOF on read); stalled handlers woke on _closing.
+        for writer in list(self._connections.values()):
+            writer.close()
+        if self._connections:
+            _, stuck = await asyncio.wait(list(self._connections), timeout=10)
+            for task in stuck:
+                task.cancel()
         await self._server.wait_closed()
         await self._client.aclose()
 
@@ -184,7 +188,7 @@ class FaultProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)
+        self._connections[task] = writer
         with self._lock:
             self.counters.open_connections += 1
         try:
@@ -234,7 +238,7 @@ class FaultProxy:
         finally:
             with self._lock:
                 self.counters.open_connections -= 1
-            self._tasks.discard(task)
+            self._connections.pop(task, None)
             with contextlib.suppress(Exception):
                 writer.close()
 

@@ -23,8 +23,7 @@ from pydantic import create_model
 import lift_dspy
 from lift_dspy.constraints import compile_constraint
 
-pytest.importorskip("datamodel_code_generator")
-from lift_dspy.constraints.from_schema import model_from_schema
+pytest.importorskip("datamodel_code_generator")  # lift_dspy.model_from_schema needs it
 
 ADAPTERS = {"chat": None, "json": dspy.JSONAdapter()}
 _outcomes: dict[str, int] = {}
@@ -75,7 +74,7 @@ def test_random_signatures_constrain_or_raise_typed(signature: Any, layout: str)
 def _build(schema: dict[str, Any], *, lenient: bool = False) -> Any:
     started = time.perf_counter()
     try:
-        return model_from_schema(schema, "Hostile", lenient=lenient)
+        return lift_dspy.model_from_schema(schema, "Hostile", lenient=lenient)
     except lift_dspy.UnsupportedSchemaError as exc:
         return exc
     finally:
@@ -189,7 +188,10 @@ def test_extreme_sizes_compile_in_bounded_time_or_fail_typed(name: str) -> None:
 
 @pytest.mark.parametrize("layout", sorted(ADAPTERS))
 def test_deeply_nested_model_is_a_typed_error(layout: str) -> None:
+    """Regression: 50+ levels made Pydantic's schema generator raise a raw RecursionError."""
     deep = deep_model(int, 80)  # builds fine: Pydantic validates instances of it
     signature = dspy.Signature({"q": (str, dspy.InputField()), "x": (deep, dspy.OutputField())})
     outcome = _constrain(signature, layout)
-    assert isinstance(outcome, dict | lift_dspy.UnsupportedSchemaError)
+    assert isinstance(outcome, lift_dspy.UnsupportedSchemaError), outcome
+    assert outcome.keyword == "nesting depth"
+    assert "flatten" in str(outcome)
