@@ -430,6 +430,10 @@ class AsyncGuidanceEngine(_EngineCore):
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
+        # A client's connections reference its loop, so a finished loop is never collected on its
+        # own: release the pools of closed loops (their sockets close when collected), as dspy.LM does.
+        for finished in [known for known in self._clients if known.is_closed()]:
+            self._clients.pop(finished, None)
         client = self._clients.get(loop)
         if client is None:
             limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)

@@ -125,12 +125,6 @@ def test_500_concurrent_async_calls(tiny_server: Server) -> None:
     assert figures["rss growth round 1 (MiB)"] < 48
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: AsyncGuidanceEngine keeps one httpx.AsyncClient per event loop in a "
-    "WeakKeyDictionary whose value references the loop, so neither is ever freed: each asyncio.run() "
-    "leaves its keep-alive sockets open. See RELIABILITY.md for the fix",
-)
 @pytest.mark.timeout(600)
 def test_no_fd_leak_across_event_loops(tiny_server: Server) -> None:
     program = dspy.Predict(Ticket)
