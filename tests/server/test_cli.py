@@ -134,7 +134,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path: Path, sig: signal.S
         api_base = first.split(" at ")[1].split()[0]
         assert httpx.get(f"{api_base}/models").status_code == 200
         proc.send_signal(sig)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=120) == 0  # generous: CI shares 2 loaded cores
     finally:
         if proc.poll() is None:
             proc.kill()
