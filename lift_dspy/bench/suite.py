@@ -19,6 +19,7 @@ A sample record says::
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import time
 from typing import Any
@@ -126,6 +127,8 @@ def run_sample(
     session.finish()
     record.update(session.log.totals())
     record["finished"] = time.time()
+    # Other work on the machine slows every configuration alike; the report shows how much there was.
+    record["load"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return record
 
 

@@ -43,6 +43,7 @@ def sample(
         "error": error,
         "call_errors": {error: 1} if error else {},
         "detail": "",
+        "load": 2.0 + index,
     }
 
 

