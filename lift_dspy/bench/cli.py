@@ -27,9 +27,7 @@ parse or validation error (a bug, not a model failure): usable as a CI smoke ste
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register ``lift-dspy bench`` (and its ``report`` subcommand)."""
-    from lift_dspy.bench.configs import CONFIGS
-
+    """Register ``lift-dspy bench`` (and its ``report`` subcommand); imports nothing heavy."""
     p = subparsers.add_parser(
         "bench",
         help="benchmark lift-dspy against stock DSPy and hand-rolled clients",
@@ -53,7 +51,12 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="with --api-base: its structured-output backend (default: probed)",
     )
-    p.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated (default: all five)")
+    p.add_argument(
+        "--configs",
+        default=None,
+        help="comma-separated subset of lift-guidance, lift-xgrammar, dspy-chat, dspy-json, hand-rolled "
+        "(default: all five)",
+    )
     p.add_argument("--tasks", default=None, help="task id patterns, e.g. 'rust/*,intent/*'")
     p.add_argument("--samples", type=int, default=1, help="samples per (configuration, task) (default: 1)")
     p.add_argument("--workers", type=int, default=16, help="samples in flight at once (default: 16)")
@@ -81,7 +84,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
     from lift_dspy.bench.configs import CONFIGS, Settings
     from lift_dspy.bench.runner import BenchOptions
 
-    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    names = [c.strip() for c in (args.configs or ",".join(CONFIGS)).split(",") if c.strip()]
     unknown = [c for c in names if c not in CONFIGS]
     configs = tuple(c for c in CONFIGS if c in names)
     if unknown or not configs:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from lift_dspy.bench.configs import (
     CONFIGS,
@@ -174,7 +174,8 @@ def _run_samples(
     try:
         for key in todo:
             _, config, task_id, sample = key
-            future = pool.submit(run_sample, config, tasks[task_id], sample, endpoint, options.settings)  # type: ignore[arg-type]
+            name = cast(ConfigName, config)  # keys are built from ConfigName values
+            future = pool.submit(run_sample, name, tasks[task_id], sample, endpoint, options.settings)
             futures[future] = key
         for future in as_completed(futures):
             record = future.result()
