@@ -26,6 +26,7 @@ __all__ = [
     "UNSUPPORTED",
     "deep_model",
     "json_schemas",
+    "nested_list",
     "python_types",
     "signatures",
     "supported_object_schemas",
@@ -98,7 +99,7 @@ def _recursive(kind: Any) -> Any:
     return model
 
 
-def _nested(kind: Any, depth: int) -> Any:
+def nested_list(kind: Any, depth: int) -> Any:
     for _ in range(depth):
         kind = list[kind]
     return kind
@@ -123,7 +124,7 @@ def python_types() -> st.SearchStrategy[Any]:
             inner.map(lambda t: tuple[t, ...]),  # type: ignore[valid-type]
             st.lists(inner, min_size=1, max_size=4).map(_model),
             inner.map(_recursive),
-            st.tuples(inner, st.integers(5, 30)).map(lambda td: _nested(*td)),
+            st.tuples(inner, st.integers(5, 30)).map(lambda td: nested_list(*td)),
             st.tuples(inner, st.integers(5, 30)).map(lambda td: deep_model(*td)),
         ),
         max_leaves=6,

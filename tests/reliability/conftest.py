@@ -45,6 +45,12 @@ def tiny_server(server_pool: ServerPool) -> Server:
     return _server(server_pool, "tiny_server")
 
 
+@pytest.fixture
+def live_tiny_server(tiny_server: Server, server_pool: ServerPool) -> Server:
+    """The tiny server as it runs now: after a restart (test_kill_midbatch) its pid is new."""
+    return tiny_server if tiny_server.pid == 0 else _server(server_pool, "tiny_server")
+
+
 @pytest.fixture(scope="session")  # type: ignore[no-redef]
 def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
     """The session's tiny vLLM server on xgrammar, or $LIFT_DSPY_XGRAMMAR_API_BASE."""

@@ -7,14 +7,20 @@ resource limits, and the worst compile time found is reported as a figure (not a
 from __future__ import annotations
 
 import copy
-import functools
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 import dspy
 import pytest
-from badinput import UNSUPPORTED, deep_model, json_schemas, signatures, supported_object_schemas
+from badinput import (
+    UNSUPPORTED,
+    deep_model,
+    json_schemas,
+    nested_list,
+    signatures,
+    supported_object_schemas,
+)
 from figures import record, record_max
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -162,14 +168,15 @@ def test_choice_with_a_control_character_round_trips() -> None:
 
 
 def _wide_model(width: int) -> Any:
-    return create_model(f"Wide{width}", **{f"f{i}": (int, ...) for i in range(width)})
+    fields: dict[str, Any] = {f"f{i}": (int, ...) for i in range(width)}
+    return create_model(f"Wide{width}", **fields)
 
 
 EXTREMES: dict[str, Callable[[], Any]] = {
     "Literal of 20 000 values": lambda: Literal[tuple(f"value_{i}" for i in range(20_000))],
     "Literal of 50 000 values": lambda: Literal[tuple(f"value_{i}" for i in range(50_000))],
     "model with 2 000 fields": lambda: _wide_model(2000),
-    "list nested 100 deep": lambda: functools.reduce(lambda inner, _: list[inner], range(100), int),
+    "list nested 100 deep": lambda: nested_list(int, 100),
     "model nested 40 deep": lambda: deep_model(int, 40),
 }
 

@@ -199,7 +199,8 @@ _LOOPBACK = {"tcp": "0100007F", "tcp6": "00000000000000000000000001000000"}
 
 
 @pytest.mark.vllm
-def test_managed_server_listens_on_loopback_only(tiny_server: Server) -> None:
+def test_managed_server_listens_on_loopback_only(live_tiny_server: Server) -> None:
+    tiny_server = live_tiny_server
     if tiny_server.pid == 0:
         pytest.skip("external tiny server (LIFT_DSPY_TINY_API_BASE): its process is not ours")
     pids = _group(tiny_server.pid)
