@@ -197,6 +197,9 @@ def _sigterm_as_interrupt() -> Any:
         raise KeyboardInterrupt
 
     try:
+        # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored:
+        # restore Ctrl-C explicitly so `serve` always stops (and stops vLLM) on SIGINT too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         return signal.signal(signal.SIGTERM, _raise)
     except ValueError:  # not the main thread (e.g. main() called from a test thread)
         return None
