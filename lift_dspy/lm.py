@@ -11,8 +11,7 @@ from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 
 from lift_dspy.constraints.schema import Options
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
-from lift_dspy.errors import UnsupportedSchemaError
-from lift_dspy.request import LEGACY_FIELDS
+from lift_dspy.request import refuse_legacy_fields
 from lift_dspy.stats import Stats
 
 __all__ = ["GuidanceLM"]
@@ -80,13 +79,7 @@ class GuidanceLM(dspy.LM):
     ) -> None:
         for name in ("engine", "async_engine"):
             lm_kwargs.pop(name, None)  # rebuilt from our own settings (load_state passes them)
-        legacy = sorted(LEGACY_FIELDS.intersection(lm_kwargs))
-        if legacy:
-            raise UnsupportedSchemaError(
-                f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output). GuidanceLM builds "
-                "the constraint from each signature: drop these arguments",
-                keyword=legacy[0],
-            )
+        refuse_legacy_fields(lm_kwargs)
         api_base = api_base or os.environ.get(_ENV_BASE) or None
         if model is None and api_base is not None:
             raise ValueError(

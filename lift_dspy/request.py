@@ -14,7 +14,13 @@ from dspy.lm15 import Request
 
 from lift_dspy.errors import UnsupportedSchemaError
 
-__all__ = ["LEGACY_FIELDS", "build_payload", "openai_messages", "openai_response_format"]
+__all__ = [
+    "LEGACY_FIELDS",
+    "build_payload",
+    "openai_messages",
+    "openai_response_format",
+    "refuse_legacy_fields",
+]
 
 LEGACY_FIELDS = frozenset(
     {
@@ -54,6 +60,21 @@ def _content(parts: tuple[Any, ...]) -> str | list[dict[str, Any]]:
     if all(getattr(part, "type", None) == "text" for part in parts):
         return "".join(part.text for part in parts)
     return [_part_content(part) for part in parts]
+
+
+def refuse_legacy_fields(options: Mapping[str, Any]) -> None:
+    """Refuse vLLM's legacy ``guided_*`` options, which vLLM >= 0.12 silently ignores.
+
+    Raises:
+        UnsupportedSchemaError: naming the first legacy field.
+    """
+    legacy = sorted(LEGACY_FIELDS.intersection(options))
+    if legacy:
+        raise UnsupportedSchemaError(
+            f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output). lift-dspy builds the "
+            "constraint from each signature: drop these arguments",
+            keyword=legacy[0],
+        )
 
 
 def openai_messages(request: Request) -> list[dict[str, Any]]:
@@ -120,13 +141,7 @@ def build_payload(
         if config.logprobs > 0:
             payload["top_logprobs"] = config.logprobs
     extensions = dict(config.extensions or {})
-    legacy = sorted(LEGACY_FIELDS.intersection(extensions))
-    if legacy:
-        raise UnsupportedSchemaError(
-            f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output); lift-dspy builds the "
-            "constraint from the signature, or pass structured_outputs={...} explicitly",
-            keyword=legacy[0],
-        )
+    refuse_legacy_fields(extensions)
     if structured_outputs is not None:
         extensions.pop("structured_outputs", None)
         extensions.pop("response_format", None)
