@@ -173,7 +173,8 @@ def _bound_strings(node: Any, limit: int) -> None:
         node["additionalProperties"] = False
     kinds = node.get("type")
     is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
-    if is_string and not {"maxLength", "enum", "const", "format"}.intersection(node):
+    # Patterned strings keep their own bound: xgrammar (the rollback backend) rejects pattern + maxLength.
+    if is_string and not {"maxLength", "enum", "const", "format", "pattern"}.intersection(node):
         node["maxLength"] = limit
     for key, value in node.items():
         if key not in ("const", "enum", "default", "examples", "x-guidance"):
