@@ -127,6 +127,7 @@ def test_500_concurrent_async_calls(tiny_server: Server) -> None:
 
 @pytest.mark.timeout(600)
 def test_no_fd_leak_across_event_loops(tiny_server: Server) -> None:
+    """Regression (8b3bbdd): each asyncio.run() used to leave its pool's sockets open (+30 fds a run)."""
     program = dspy.Predict(Ticket)
     program.set_lm(_lm(tiny_server))
 
