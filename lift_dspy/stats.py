@@ -54,6 +54,15 @@ class Stats:
         self._lock = threading.Lock()
         self._buckets: defaultdict[str, _Bucket] = defaultdict(_Bucket)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Locks cannot be pickled (program.save(..., save_program=True) pickles the LM).
+        with self._lock:
+            return {"buckets": dict(self._buckets)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._buckets = defaultdict(_Bucket, state["buckets"])
+
     @staticmethod
     def _key(constraint: Constraint | None) -> str:
         return f"{constraint.signature_name}/{constraint.format}" if constraint else "<unconstrained>"

@@ -107,3 +107,12 @@ def test_fallback_answers_when_the_primary_is_down_and_says_so() -> None:
     assert backup.payloads[0]["structured_outputs"] == lift_dspy.constraint_for(Count)
     assert lm.stats()["Count/chat"]["errors"] == {"BackendUnavailableError": 1}
     assert lm.history[-1]["response"].provider_data["lift_dspy"]["fallback"] == "test-model"
+
+
+def test_a_guidance_lm_pickles_without_its_key() -> None:
+    import pickle
+
+    lm = FakeVLLM().lm(api_key="sk-not-in-pickle")
+    data = pickle.dumps(lm.stats_collector) + pickle.dumps(lm._engine_spec)
+    assert b"sk-not-in-pickle" not in data
+    assert pickle.loads(pickle.dumps(lm.stats_collector)).summary()["total"]["calls"] == 0
