@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,23 +105,31 @@ def closed_schema(schema: dict[str, Any]) -> dict[str, Any]:
     value schema is closed recursively instead.
     """
     result = copy.deepcopy(schema)
-    _close(result)
+    _each_subschema(result, _close)
     return result
 
 
-def _close(node: Any) -> None:
+# Keys whose values are data (or lift-dspy options), not subschemas.
+_DATA_KEYS = frozenset({"const", "enum", "default", "examples", "x-guidance"})
+
+
+def _each_subschema(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
+    """Call ``visit`` on every object in a schema, parents before children (it may mutate them)."""
     if isinstance(node, list):
         for item in node:
-            _close(item)
+            _each_subschema(item, visit)
         return
     if not isinstance(node, dict):
         return
+    visit(node)
+    for key, value in node.items():
+        if key not in _DATA_KEYS:
+            _each_subschema(value, visit)
+
+
+def _close(node: dict[str, Any]) -> None:
     if "properties" in node and node.get("additionalProperties", True) is True:
         node["additionalProperties"] = False
-    for key, value in node.items():
-        if key in ("const", "enum", "default", "examples", "x-guidance"):
-            continue
-        _close(value)
 
 
 def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) -> dict[str, Any]:
@@ -130,9 +138,10 @@ def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) 
     Options the schema already carries in ``x-guidance`` win over ours.
     """
     result = closed_schema(schema)
-    _tighten_formats(result)
+    _each_subschema(result, _tighten_format)
     if options.max_text_chars is not None:
-        _bound_strings(result, options.max_text_chars)
+        limit = options.max_text_chars
+        _each_subschema(result, lambda node: _bound_string(node, limit))
     guidance: dict[str, Any] = dict(JSON_OPTIONS)
     if options.lenient:
         guidance["lenient"] = True
@@ -141,29 +150,14 @@ def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) 
     return result
 
 
-def _tighten_formats(node: Any) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _tighten_formats(item)
-        return
-    if not isinstance(node, dict):
-        return
+def _tighten_format(node: dict[str, Any]) -> None:
     pattern = _FORMAT_PATTERNS.get(node.get("format", ""))
     if pattern is not None and node.get("type") == "string" and "pattern" not in node:
         del node["format"]
         node["pattern"] = pattern
-    for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples", "x-guidance"):
-            _tighten_formats(value)
 
 
-def _bound_strings(node: Any, limit: int) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _bound_strings(item, limit)
-        return
-    if not isinstance(node, dict):
-        return
+def _bound_string(node: dict[str, Any], limit: int) -> None:
     values = node.get("additionalProperties")
     keyed = {"properties", "patternProperties", "propertyNames"}.intersection(node)
     if isinstance(values, dict) and not keyed:
@@ -176,9 +170,6 @@ def _bound_strings(node: Any, limit: int) -> None:
     # Patterned strings keep their own bound: xgrammar (the rollback backend) rejects pattern + maxLength.
     if is_string and not {"maxLength", "enum", "const", "format", "pattern"}.intersection(node):
         node["maxLength"] = limit
-    for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples", "x-guidance"):
-            _bound_strings(value, limit)
 
 
 def check_json_schema(schema: dict[str, Any], *, field: str | None = None) -> str:
