@@ -22,13 +22,14 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import dspy
 import httpx
 from dspy.lm15 import Message, Request, Response, StreamEndEvent, TextPart, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
+from lift_dspy.backends import JSON_ONLY, Backend, BackendChoice, detect_backend, response_format_for
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
 from lift_dspy.constraints.chat import header
 from lift_dspy.constraints.schema import Options
@@ -36,18 +37,17 @@ from lift_dspy.errors import (
     BackendError,
     BackendServerError,
     BackendUnavailableError,
+    JSONModeRequiredError,
     TruncatedOutputError,
-    UnsupportedSchemaError,
 )
 from lift_dspy.request import build_payload
 from lift_dspy.stats import Stats
 from lift_dspy.streaming import SSEAccumulator, stream_payload
 
-__all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_constraint"]
+__all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_constraint", "resolve_constraint"]
 
 logger = logging.getLogger(__name__)
 
-Backend = Literal["guidance", "xgrammar"]
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "content_filter": "content_filter"}
 _CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
 _warned: set[str] = set()
@@ -65,9 +65,11 @@ class EngineConfig:
         options: How constraints are built (``lenient``, ``max_text_chars``).
         constrain: False sends no constraint at all (a baseline; answers are not validated).
         served_model: The model name to send instead of the LM's model string.
-        backend: The server's structured-output backend. ``guidance`` takes every constraint and is
-            checked byte for byte; ``xgrammar`` (the rollback path) takes JSON Schemas only, so it
-            needs ``dspy.JSONAdapter()``, and answers are checked by value.
+        backend: The server's structured-output backend (see :mod:`lift_dspy.backends`).
+            ``guidance`` takes every constraint and is checked byte for byte; ``xgrammar`` (vLLM's
+            other backends) and ``openai`` (any OpenAI-compatible provider, ``response_format``)
+            take JSON Schemas only, so chat-layout calls run in JSON mode and answers are checked
+            by value; ``auto`` asks the server on first use.
     """
 
     api_base: str | None = None
@@ -76,7 +78,7 @@ class EngineConfig:
     options: Options = field(default_factory=Options)
     constrain: bool = True
     served_model: str | None = None
-    backend: Backend = "guidance"
+    backend: BackendChoice = "guidance"
 
     def public_state(self) -> dict[str, Any]:
         """The settings that can be saved (everything but the key)."""
@@ -97,12 +99,31 @@ def active_constraint(request: Request, options: Options | None = None) -> Const
     Raises:
         UnsupportedSchemaError: the signature cannot be constrained.
     """
+    system = request.system if isinstance(request.system, str) else ""
+    if not system and request.messages:
+        system = request.messages[0].text or ""
+    return resolve_constraint(system, request.config.response_format is not None, options)
+
+
+def resolve_constraint(
+    system: str, json_requested: bool, options: Options | None = None
+) -> Constraint | None:
+    """The constraint for a call whose system prompt is ``system``, made inside a ``dspy.Predict``.
+
+    Args:
+        system: The system prompt DSPy's adapter wrote (it must ask for the signature's outputs).
+        json_requested: The call carries a ``response_format`` (DSPy's JSONAdapter sends one).
+        options: How constraints are built.
+
+    Raises:
+        UnsupportedSchemaError: the signature cannot be constrained.
+    """
     stack = dspy.settings.caller_modules or []
     predict = stack[-1] if stack and isinstance(stack[-1], dspy.Predict) else None
     if predict is None:
         return None
     fmt: OutputFormat | None
-    if request.config.response_format is not None:
+    if json_requested:
         fmt = "json"
     else:
         adapter = dspy.settings.adapter
@@ -115,7 +136,7 @@ def active_constraint(request: Request, options: Options | None = None) -> Const
             )
             return None
     signature = predict.signature
-    if not _prompt_mentions_outputs(request, signature, fmt):
+    if not _prompt_mentions_outputs(system, signature, fmt):
         _warn_once(
             f"mismatch:{signature.__name__}",
             "the prompt does not mention the output fields of %s: this call is NOT constrained",
@@ -133,10 +154,7 @@ def _warn_once(key: str, message: str) -> None:
         logger.warning(message, key.split(":")[-1])
 
 
-def _prompt_mentions_outputs(request: Request, signature: Any, fmt: str) -> bool:
-    system = request.system if isinstance(request.system, str) else ""
-    if not system and request.messages:
-        system = request.messages[0].text or ""
+def _prompt_mentions_outputs(system: str, signature: Any, fmt: str) -> bool:
     names = signature.output_fields
     if fmt == "chat":
         return all(header(name) in system for name in names)
@@ -155,6 +173,7 @@ class _Plan:
     payload: dict[str, Any]
     constraint: Constraint | None
     started: float
+    backend: Backend = "guidance"
 
 
 class _EngineCore:
@@ -184,6 +203,7 @@ class _EngineCore:
     def __init__(self, config: EngineConfig | None = None, *, stats: Stats | None = None) -> None:
         self.config = config or EngineConfig()
         self.stats = stats or Stats()
+        self._sync_transport: httpx.BaseTransport | None = None  # detection's transport (tests)
         # A dspy.LM that answers when this server cannot be reached (not saved by dump_state).
         self.fallback: Any = None
 
@@ -246,26 +266,49 @@ class _EngineCore:
         server = default_server()
         return server.api_base.rstrip("/"), server.model
 
+    def backend(self, model: str) -> Backend:
+        """The server's backend: as configured, or detected once per (URL, model) for ``auto``.
+
+        Args:
+            model: The LM's model string (the served model unless ``served_model`` is set).
+        """
+        if self.config.backend != "auto":
+            return self.config.backend
+        if self.config.api_base is None:
+            return "guidance"  # the embedded server
+        timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
+        with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:
+            return detect_backend(
+                client, self.config.api_base, self.config.served_model or model, self.headers()
+            )
+
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""
         constraint = active_constraint(request, self.config.options) if self.config.constrain else None
-        if constraint is not None and constraint.format == "chat" and self.config.backend != "guidance":
-            raise UnsupportedSchemaError(
-                f"the {self.config.backend} backend cannot run llguidance's Lark grammar of DSPy's chat "
-                "layout; use JSON Schema constraints: dspy.configure(adapter=dspy.JSONAdapter())",
-                keyword="grammar",
-            )
+        backend = self.backend(request.model)
+        if constraint is not None and constraint.format == "chat" and backend in JSON_ONLY:
+            stack = dspy.settings.caller_modules or []
+            raise JSONModeRequiredError(backend=backend, signature=getattr(stack[-1], "signature", None))
         base, model = self._base_and_model(request)
-        payload = build_payload(
-            request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
-        )
+        if backend == "openai":
+            payload = build_payload(
+                request,
+                model=model,
+                structured_outputs=None,
+                response_format=response_format_for(constraint) if constraint else None,
+            )
+        else:
+            payload = build_payload(
+                request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
+            )
         logger.debug(
-            "POST %s/chat/completions model=%s constraint=%s",
+            "POST %s/chat/completions model=%s backend=%s constraint=%s",
             base,
             model,
+            backend,
             f"{constraint.signature_name}/{constraint.format}" if constraint else None,
         )
-        return _Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter())
+        return _Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter(), backend)
 
     def _feed(self, plan: _Plan, sse: SSEAccumulator, line: str) -> list[Any]:
         try:
@@ -316,7 +359,7 @@ class _EngineCore:
                 raise TruncatedOutputError(
                     raw_text=text, max_tokens=plan.payload.get("max_tokens"), model=model
                 )
-            constraint.validate(text, model_name=model, exact=self.config.backend == "guidance")
+            constraint.validate(text, model_name=model, exact=plan.backend == "guidance")
         self.stats.record_success(
             constraint, time.perf_counter() - plan.started, usage.get("completion_tokens"), reason
         )
@@ -364,6 +407,7 @@ class GuidanceEngine(_EngineCore):
     ) -> None:
         super().__init__(config, stats=stats)
         self._transport = transport
+        self._sync_transport = transport
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
@@ -444,8 +488,9 @@ class AsyncGuidanceEngine(_EngineCore):
 
     async def complete(self, request: Request) -> Response:
         """Run one constrained completion."""
-        if self.config.api_base is None:
-            # The first call may start the embedded server: keep the event loop free meanwhile.
+        if self.config.api_base is None or self.config.backend == "auto":
+            # The first call may start the embedded server or ask the server for its backend:
+            # keep the event loop free meanwhile.
             plan = await asyncio.to_thread(self.plan, request)
         else:
             plan = self.plan(request)

@@ -6,6 +6,8 @@ around any DSPy call::
 
     LiftDSPyError (dspy LMError)
     ├── UnsupportedSchemaError       a signature/schema construct no constraint can express
+    │   └── JSONModeRequiredError    a JSON-only backend got a chat-layout call (also a DSPy
+    │                                AdapterParseError: ChatAdapter retries the call in JSON mode)
     ├── ConstraintViolationError     the server's answer does not conform (dropped constraint?)
     │   └── TruncatedOutputError     finish_reason == "length": the answer was cut off
     ├── BackendError                 the server answered with an HTTP error or a malformed body
@@ -20,12 +22,15 @@ and a message that says what to do next.
 
 from __future__ import annotations
 
-from dspy.utils.exceptions import LMError, LMServerError, LMTransportError
+from typing import Any
+
+from dspy.utils.exceptions import AdapterParseError, DSPyError, LMError, LMServerError, LMTransportError
 
 __all__ = [
     "BackendError",
     "BackendUnavailableError",
     "ConstraintViolationError",
+    "JSONModeRequiredError",
     "LiftDSPyError",
     "MissingExtraError",
     "ModelPrepareError",
@@ -57,6 +62,39 @@ class UnsupportedSchemaError(LiftDSPyError, ValueError):
         where = f"field {field!r}" if field else "the schema root"
         what = f"keyword {keyword!r}" if keyword else "construct"
         super().__init__(f"{what} at {where}: {message}")
+
+
+class JSONModeRequiredError(UnsupportedSchemaError, AdapterParseError):
+    """A backend that takes JSON Schemas only was asked for DSPy's chat layout.
+
+    Raised before anything is sent. It is also a DSPy ``AdapterParseError``, so DSPy's ChatAdapter
+    (whose ``use_json_adapter_fallback`` is on by default) runs the same call again through
+    ``dspy.JSONAdapter``: that signature runs in JSON mode on this backend, constrained.
+
+    Attributes:
+        backend: The backend that cannot take the chat grammar.
+        signature_name: The signature that was being run.
+    """
+
+    default_code = "json_mode_required"
+
+    def __init__(self, *, backend: str, signature: Any) -> None:
+        self.backend = backend
+        self.signature_name = getattr(signature, "__name__", "Signature")
+        self.field = None
+        self.keyword = "grammar"
+        # AdapterParseError's fields, for DSPy code that reads them.
+        self.adapter_name = "ChatAdapter"
+        self.signature = signature
+        self.lm_response = ""
+        self.parsed_result = None
+        DSPyError.__init__(
+            self,
+            f"the {backend} backend takes JSON Schemas only, not llguidance's Lark grammar of DSPy's chat "
+            f"layout ({self.signature_name}). DSPy's ChatAdapter retries in JSON mode by itself; with "
+            "use_json_adapter_fallback=False, configure dspy.configure(adapter=dspy.JSONAdapter()) or "
+            "serve with the guidance backend",
+        )
 
 
 class ConstraintViolationError(LiftDSPyError):

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import json
 import os
-from typing import Any, Literal
+from typing import Any
 
 import dspy
 import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
+from dspy.lm15 import Request
 
+from lift_dspy.backends import BACKENDS, JSON_ONLY, BackendChoice
+from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.schema import Options
-from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
-from lift_dspy.request import refuse_legacy_fields
+from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine, resolve_constraint
+from lift_dspy.errors import JSONModeRequiredError
+from lift_dspy.request import CACHE_KEY_FIELD, refuse_legacy_fields
 from lift_dspy.stats import Stats
 
 __all__ = ["GuidanceLM"]
@@ -19,6 +26,12 @@ __all__ = ["GuidanceLM"]
 _ENV_BASE = "LIFT_DSPY_API_BASE"
 _ENV_KEY = "LIFT_DSPY_API_KEY"
 _ENV_DEFAULT_MODEL = "LIFT_DSPY_DEFAULT_MODEL"
+_HISTORY_GRAMMAR_CHARS = 4000
+
+# The constraint of the call this LM is making (read back when DSPy records the history entry).
+_current: contextvars.ContextVar[tuple[Constraint, str] | None] = contextvars.ContextVar(
+    "lift_dspy_current_constraint", default=None
+)
 
 
 class GuidanceLM(dspy.LM):
@@ -44,8 +57,11 @@ class GuidanceLM(dspy.LM):
         max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
             without ``maxLength``) to this many characters, so generation always terminates.
         constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
-        backend: The server's structured-output backend: ``guidance`` (default) or ``xgrammar``,
-            the rollback path, which takes JSON Schemas only (use ``dspy.JSONAdapter()`` with it).
+        backend: The server's structured-output backend: ``guidance`` (default; vLLM with
+            llguidance), ``xgrammar`` (vLLM's other backends, the rollback path), ``openai`` (any
+            other OpenAI-compatible provider: ``response_format`` json_schema) or ``auto`` (ask the
+            server once). The last three take JSON Schemas only: a signature run through DSPy's
+            ChatAdapter switches to JSON mode for that call, and answers are checked by value.
         fallback: A ``dspy.LM`` that answers when this server cannot be reached (another
             GuidanceLM, or any provider: its answer is validated against the signature like any
             other, by value). The response's ``provider_data["lift_dspy"]`` names the fallback.
@@ -71,7 +87,7 @@ class GuidanceLM(dspy.LM):
         lenient: bool = False,
         max_text_chars: int | None = None,
         constrain: bool = True,
-        backend: Literal["guidance", "xgrammar"] = "guidance",
+        backend: BackendChoice = "guidance",
         fallback: BaseLM | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
@@ -89,8 +105,8 @@ class GuidanceLM(dspy.LM):
             )
         if model is None:
             model = os.environ.get(_ENV_DEFAULT_MODEL, "smollm2")
-        if backend not in ("guidance", "xgrammar"):
-            raise ValueError(f"backend must be 'guidance' or 'xgrammar', got {backend!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
         if api_base is not None and not api_base.startswith(("http://", "https://")):
             raise ValueError(
                 f"api_base must be an http(s) URL like http://localhost:8000/v1, got {api_base!r}"
@@ -115,6 +131,98 @@ class GuidanceLM(dspy.LM):
 
         self._engine_spec.fallback = fallback
         self._async_engine_spec.fallback = fallback
+        self._async_engine_spec._sync_transport = transport  # backend detection runs synchronously
+
+    # -- calls: the constraint joins DSPy's cache key and the history entry -----------------------
+    def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """A DSPy LM call; inside a ``dspy.Predict`` it is constrained by that signature."""
+        kwargs, token = self._enter(prompt, messages, kwargs, self._engine_spec.backend)
+        try:
+            return super().__call__(prompt, messages=messages, **kwargs)
+        finally:
+            if token is not None:
+                _current.reset(token)
+
+    async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """Async twin of ``__call__``."""
+        engine = self._async_engine_spec
+
+        def backend(model: str) -> Any:
+            return engine.backend(model)
+
+        if self.config.backend == "auto" and self.config.api_base is not None:
+            detected = await asyncio.to_thread(engine.backend, self.model)  # network, once
+
+            def backend(model: str) -> Any:
+                return detected
+
+        kwargs, token = self._enter(prompt, messages, kwargs, backend)
+        try:
+            return await super().acall(prompt, messages=messages, **kwargs)
+        finally:
+            if token is not None:
+                _current.reset(token)
+
+    def _enter(
+        self, prompt: Any, messages: Any, kwargs: dict[str, Any], backend: Any
+    ) -> tuple[dict[str, Any], contextvars.Token[tuple[Constraint, str] | None] | None]:
+        """Resolve this call's constraint; key DSPy's cache by it and remember it for the history.
+
+        DSPy's cache key is (model, messages, sampling arguments): two signatures, or two LMs with
+        different options, can write the same prompt yet enforce different constraints. The
+        constraint's fingerprint travels as ``metadata`` (part of the key; dropped before sending).
+
+        Raises:
+            JSONModeRequiredError: a chat-layout call on a JSON-only backend (DSPy's ChatAdapter
+                catches it and runs the call through JSONAdapter).
+        """
+        if not self.config.constrain or isinstance(prompt, Request) or "request" in kwargs:
+            return kwargs, None
+        rendered = messages if messages is not None else [{"role": "user", "content": prompt}]
+        first = rendered[0] if rendered else {}
+        system = first.get("content") if isinstance(first, dict) else None
+        merged = {**self.kwargs, **kwargs}
+        constraint = resolve_constraint(
+            system if isinstance(system, str) else "",
+            merged.get("response_format") is not None,
+            self.config.options,
+        )
+        if constraint is None:
+            return kwargs, None
+        chosen = backend(self.model)
+        if constraint.format == "chat" and chosen in JSON_ONLY:
+            stack = dspy.settings.caller_modules or []
+            raise JSONModeRequiredError(backend=chosen, signature=stack[-1].signature)
+        metadata = merged.get("metadata")
+        kwargs = {
+            **kwargs,
+            "metadata": {
+                **(metadata if isinstance(metadata, dict) else {}),
+                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}",
+            },
+        }
+        return kwargs, _current.set((constraint, chosen))
+
+    def update_history(self, entry: dict[str, Any]) -> None:
+        """Record a call; a constrained one also carries its constraint (shown by inspect_history).
+
+        ``entry["lift_dspy"]`` holds the signature, layout, backend, fingerprint and the exact
+        ``structured_outputs``; for ``dspy.inspect_history()`` the displayed messages end with a
+        ``constraint`` pseudo-message (never sent to the model).
+        """
+        current = _current.get()
+        if current is not None:
+            constraint, backend = current
+            entry["lift_dspy"] = {
+                "signature": constraint.signature_name,
+                "format": constraint.format,
+                "backend": backend,
+                "fingerprint": constraint.fingerprint,
+                "structured_outputs": constraint.structured_outputs,
+            }
+            shown = entry.get("messages") or [{"role": "user", "content": entry.get("prompt") or ""}]
+            entry["messages"] = [*shown, {"role": "constraint", "content": _describe(constraint, backend)}]
+        super().update_history(entry)
 
     @property
     def config(self) -> EngineConfig:
@@ -148,3 +256,17 @@ class GuidanceLM(dspy.LM):
     def __repr__(self) -> str:
         where = self.config.api_base or "embedded local vLLM"
         return f"GuidanceLM(model={self.model!r}, api_base={where!r})"
+
+
+def _describe(constraint: Constraint, backend: str) -> str:
+    kind, body = next(iter(constraint.structured_outputs.items()))
+    text = body if isinstance(body, str) else json.dumps(body, indent=1)
+    if len(text) > _HISTORY_GRAMMAR_CHARS:
+        more = "lm.history[-1]['lift_dspy']['structured_outputs']"
+        text = f"{text[:_HISTORY_GRAMMAR_CHARS]}\n... (full text: {more})"
+    check = "byte for byte" if backend == "guidance" else "by value"
+    return (
+        f"[lift-dspy] not sent as a message: the answer was constrained by {constraint.signature_name} "
+        f"({constraint.format} layout, {backend} backend, structured_outputs.{kind}, fingerprint "
+        f"{constraint.fingerprint}) and checked {check}:\n{text}"
+    )

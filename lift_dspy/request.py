@@ -103,11 +103,15 @@ def openai_response_format(response_format: Mapping[str, Any]) -> dict[str, Any]
     return dict(response_format)
 
 
+CACHE_KEY_FIELD = "lift_dspy_constraint"
+
+
 def build_payload(
     request: Request,
     *,
     model: str,
     structured_outputs: Mapping[str, Any] | None,
+    response_format: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/chat/completions`` for one completion.
 
@@ -116,6 +120,8 @@ def build_payload(
         model: The model name the server serves.
         structured_outputs: The constraint (``{"grammar": ...}``, ``{"json": ...}``, ...) or None
             for an unconstrained call. It is referenced, not copied: callers must not mutate it.
+        response_format: The constraint as an OpenAI-standard ``response_format`` instead (for
+            providers that are not vLLM); replaces the request's own.
 
     Raises:
         UnsupportedSchemaError: tools, a legacy ``guided_*`` field, or a part vLLM cannot take.
@@ -142,11 +148,27 @@ def build_payload(
             payload["top_logprobs"] = config.logprobs
     extensions = dict(config.extensions or {})
     refuse_legacy_fields(extensions)
+    _drop_cache_key(extensions)
     if structured_outputs is not None:
         extensions.pop("structured_outputs", None)
         extensions.pop("response_format", None)
         payload["structured_outputs"] = structured_outputs
+    elif response_format is not None:
+        extensions.pop("structured_outputs", None)
+        extensions.pop("response_format", None)
+        payload["response_format"] = dict(response_format)
     elif config.response_format is not None:
         payload["response_format"] = openai_response_format(config.response_format)
     payload.update(extensions)
     return payload
+
+
+def _drop_cache_key(extensions: dict[str, Any]) -> None:
+    """Remove GuidanceLM's constraint fingerprint: it is there for DSPy's cache key, not the server."""
+    metadata = extensions.get("metadata")
+    if isinstance(metadata, Mapping) and CACHE_KEY_FIELD in metadata:
+        rest = {key: value for key, value in metadata.items() if key != CACHE_KEY_FIELD}
+        if rest:
+            extensions["metadata"] = rest
+        else:
+            del extensions["metadata"]

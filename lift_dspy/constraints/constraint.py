@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ class Constraint:
     model: type[BaseModel]
     rules: tuple[FieldRule, ...] = ()
     matcher: GrammarMatcher = field(repr=False, compare=False, default=None)  # type: ignore[assignment]
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short hash of exactly what is enforced (the payload); equal payloads, equal prints."""
+        text = json.dumps(self.structured_outputs, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def validate(self, text: str, *, model_name: str | None = None, exact: bool = True) -> dict[str, Any]:
         """Check an answer; return the validated output values by field name.

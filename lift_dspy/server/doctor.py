@@ -23,7 +23,9 @@ from typing import Any, Literal
 import httpx
 import llguidance
 
-__all__ = ["MIN_VLLM_VERSION", "Check", "DoctorReport", "doctor"]
+from lift_dspy.backends import PROBE_COLORS, PROBE_LARK, PROBE_PROMPT, PROBE_SCHEMA, probe_accepts
+
+__all__ = ["MIN_VLLM_VERSION", "PROBE_LARK", "PROBE_SCHEMA", "Check", "DoctorReport", "doctor"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,25 +33,7 @@ Status = Literal["OK", "FAIL", "SKIP"]
 MIN_VLLM_VERSION = (0, 12)
 GUIDANCE_FIX = 'start vLLM with --structured-outputs-config \'{"backend":"guidance"}\''
 
-PROBE_COLORS = ("red", "green", "blue")
-PROBE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "color": {"enum": list(PROBE_COLORS)},
-        "count": {"type": "integer", "minimum": 0, "maximum": 99},
-    },
-    "required": ["color", "count"],
-    "additionalProperties": False,
-    "x-guidance": {"whitespace_flexible": False},
-}
-# `%json{}` inside Lark and `[lazy]` lexemes exist only in llguidance's Lark dialect.
-PROBE_LARK = (
-    'start: "color=" obj "\\n" "note: " note\n'
-    f"obj: %json{json.dumps(PROBE_SCHEMA, separators=(',', ':'))}\n"
-    "note[lazy]: /[a-z ]{0,30}\\./\n"
-)
 _JSON_PROMPT = "Reply with a JSON object: a color (red, green or blue) and a count from 0 to 99."
-_LARK_PROMPT = 'Write color={"color": ..., "count": ...}, a newline, then "note: " and a short note.'
 
 
 @dataclass(frozen=True)
@@ -290,7 +274,7 @@ def _json_problem(text: str, finish_reason: str | None) -> str | None:
 def _check_backend(
     client: httpx.Client, base: str, model: str, samples: int, json_ok: bool, report: DoctorReport
 ) -> None:
-    answers, error = _chat(client, base, model, _LARK_PROMPT, {"grammar": PROBE_LARK}, samples)
+    answers, error = _chat(client, base, model, PROBE_PROMPT, {"grammar": PROBE_LARK}, samples)
     if answers is None:
         if error.startswith("HTTP ") and json_ok:
             # The grammar is valid for llguidance (checked locally), so an error status means another
@@ -322,7 +306,7 @@ def _check_backend(
 
 def _lark_accepts(text: str) -> bool:
     """True if llguidance's own matcher accepts ``text`` as a complete `PROBE_LARK` sentence."""
-    return _accepts(llguidance.LLMatcher.grammar_from_lark(PROBE_LARK), text, complete=True)
+    return probe_accepts(text)
 
 
 # The probe schema with any whitespace allowed: what a backend that ignores x-guidance enforces.

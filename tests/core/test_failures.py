@@ -155,14 +155,21 @@ def test_max_text_chars_bounds_free_text_and_json_strings() -> None:
         lift_dspy.constraint_for(dspy.Signature("q -> essay"), max_text_chars=0)
 
 
-def test_xgrammar_backend_needs_json_adapter_and_checks_values_only() -> None:
-    fake = FakeVLLM(['{"count":7}'])
+def test_xgrammar_backend_runs_chat_signatures_in_json_mode_and_checks_values_only() -> None:
+    fake = FakeVLLM(['{"count":7}', '{"count":8}'])
     dspy.configure(lm=fake.lm(backend="xgrammar"))
-    with pytest.raises(lift_dspy.UnsupportedSchemaError, match="JSONAdapter"):
-        dspy.Predict(Count)(text="a")
-    assert fake.payloads == []
+    # DSPy's ChatAdapter meets JSONModeRequiredError (an AdapterParseError) before anything is sent
+    # and retries through JSONAdapter; xgrammar writes its own whitespace: values are checked.
+    assert dspy.Predict(Count)(text="a").count == 7
+    assert len(fake.payloads) == 1
+    assert "json" in fake.payloads[0]["structured_outputs"]
     with dspy.context(adapter=dspy.JSONAdapter()):
-        # xgrammar writes its own whitespace ("count":7): values are checked, not bytes.
-        assert dspy.Predict(Count)(text="a").count == 7
+        assert dspy.Predict(Count)(text="a").count == 8
+    with (
+        dspy.context(adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)),
+        pytest.raises(lift_dspy.JSONModeRequiredError, match="JSONAdapter"),
+    ):
+        dspy.Predict(Count)(text="a")
+    assert len(fake.payloads) == 2
     with pytest.raises(ValueError, match="backend"):
         FakeVLLM().lm(backend="outlines")

@@ -1,4 +1,4 @@
-"""ReAct with two tools, n > 1, and the xgrammar rollback path against real vLLM servers."""
+"""ReAct with two tools, n > 1, the cache and the JSON-only backends against real vLLM servers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from zoo import Count, Sentiment
 
 import lift_dspy
+from lift_dspy.backends import forget_detected
 from lift_dspy.server.process import Server
 
 pytestmark = pytest.mark.vllm
@@ -77,11 +78,40 @@ def test_cache_answers_identical_calls(tiny_server: Server) -> None:
     assert lm.stats()["total"]["calls"] == 1
 
 
-def test_xgrammar_backend_with_json_adapter(xgrammar_tiny_server: Server) -> None:
-    """The rollback path: the same program on xgrammar, through JSON-schema constraints."""
-    lm = _lm(xgrammar_tiny_server, cache=False, backend="xgrammar")
-    dspy.configure(lm=lm, adapter=dspy.JSONAdapter())
-    for i in range(5):
+def test_xgrammar_backend_detected_and_run_in_json_mode(xgrammar_tiny_server: Server) -> None:
+    """The rollback path: the same program, unchanged, on xgrammar (detected; JSON-schema mode)."""
+    forget_detected()
+    lm = _lm(xgrammar_tiny_server, cache=False, backend="auto")
+    dspy.configure(lm=lm)  # the default ChatAdapter: each call switches to JSON mode by itself
+    for i in range(3):
         assert isinstance(dspy.Predict(Count)(text="a b", config={"rollout_id": i}).count, int)
-    with dspy.context(adapter=None), pytest.raises(lift_dspy.UnsupportedSchemaError, match="JSONAdapter"):
+    assert lm.history[-1]["lift_dspy"]["backend"] == "xgrammar"
+    assert lm.history[-1]["lift_dspy"]["format"] == "json"
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        assert isinstance(dspy.Predict(Sentiment)(text="fine").sentiment, str)
+    with (
+        dspy.context(adapter=dspy.ChatAdapter(use_json_adapter_fallback=False)),
+        pytest.raises(lift_dspy.JSONModeRequiredError, match="JSONAdapter"),
+    ):
         dspy.Predict(Count)(text="a b")
+    assert lm.stats()["total"]["violations"] == 0
+
+
+def test_guidance_backend_detected(tiny_server: Server) -> None:
+    forget_detected()
+    lm = _lm(tiny_server, cache=False, backend="auto")
+    dspy.configure(lm=lm)
+    assert isinstance(dspy.Predict(Count)(text="a b").count, int)
+    assert lm.history[-1]["lift_dspy"]["backend"] == "guidance"
+    assert lm.history[-1]["lift_dspy"]["format"] == "chat"
+
+
+def test_openai_provider_mode_uses_only_the_standard_response_format(tiny_server: Server) -> None:
+    """What a non-vLLM OpenAI-compatible provider gets: `response_format` json_schema, nothing else."""
+    lm = _lm(tiny_server, cache=False, backend="openai")
+    dspy.configure(lm=lm)
+    for i in range(3):
+        prediction = dspy.Predict(Sentiment)(text="fine", config={"rollout_id": i})
+        assert prediction.sentiment in {"positive", "negative", "neutral"}
+    assert lm.history[-1]["lift_dspy"]["backend"] == "openai"
+    assert lm.stats()["total"]["ok"] == 3

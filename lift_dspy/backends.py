@@ -1,0 +1,168 @@
+"""Which structured-output backend a server runs, and how each one is sent a constraint.
+
+* ``guidance`` -- vLLM with ``--structured-outputs-config '{"backend":"guidance"}'``: every
+  constraint (Lark grammars for DSPy's chat layout, JSON Schemas) goes in ``structured_outputs``
+  and every answer is checked byte for byte against it.
+* ``xgrammar`` -- vLLM with another backend (xgrammar, outlines, ...): JSON Schemas only, in
+  ``structured_outputs``; answers are checked by value (the backend writes its own whitespace).
+* ``openai`` -- any other OpenAI-compatible provider: JSON Schemas only, as the standard
+  ``response_format: {"type": "json_schema", ...}``; answers are checked by value.
+
+On a JSON-only backend a signature run through DSPy's ChatAdapter is switched to JSON mode for
+that call (see :class:`~lift_dspy.errors.JSONModeRequiredError`). ``auto`` asks the server once
+(`detect_backend`) and remembers the answer per (URL, model) for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Literal, get_args
+
+import httpx
+
+from lift_dspy.constraints import Constraint
+from lift_dspy.constraints.check import GrammarMatcher, grammar_from_lark
+from lift_dspy.errors import BackendError, BackendUnavailableError
+
+__all__ = [
+    "JSON_ONLY",
+    "PROBE_LARK",
+    "PROBE_SCHEMA",
+    "Backend",
+    "BackendChoice",
+    "detect_backend",
+    "response_format_for",
+]
+
+Backend = Literal["guidance", "xgrammar", "openai"]
+BackendChoice = Literal["guidance", "xgrammar", "openai", "auto"]
+BACKENDS: tuple[str, ...] = get_args(BackendChoice)
+JSON_ONLY: frozenset[str] = frozenset({"xgrammar", "openai"})
+
+PROBE_COLORS = ("red", "green", "blue")
+PROBE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "color": {"enum": list(PROBE_COLORS)},
+        "count": {"type": "integer", "minimum": 0, "maximum": 99},
+    },
+    "required": ["color", "count"],
+    "additionalProperties": False,
+    "x-guidance": {"whitespace_flexible": False},
+}
+# `%json{}` inside Lark and `[lazy]` lexemes exist only in llguidance's Lark dialect.
+PROBE_LARK = (
+    'start: "color=" obj "\\n" "note: " note\n'
+    f"obj: %json{json.dumps(PROBE_SCHEMA, separators=(',', ':'))}\n"
+    "note[lazy]: /[a-z ]{0,30}\\./\n"
+)
+PROBE_PROMPT = 'Write color={"color": ..., "count": ...}, a newline, then "note: " and a short note.'
+
+_detected: dict[tuple[str, str], Backend] = {}
+_detect_lock = threading.Lock()
+_probe_matcher: list[GrammarMatcher] = []
+
+
+def probe_accepts(text: str) -> bool:
+    """True if ``text`` is a complete sentence of `PROBE_LARK` (llguidance's own matcher)."""
+    if not _probe_matcher:
+        _probe_matcher.append(GrammarMatcher(grammar_from_lark(PROBE_LARK)))
+    return _probe_matcher[0].mismatch(text) is None
+
+
+def detect_backend(
+    client: httpx.Client, api_base: str, model: str, headers: dict[str, str] | None = None
+) -> Backend:
+    """Ask the server which backend it runs; remembered per (``api_base``, ``model``).
+
+    A server without vLLM's ``/version`` is a generic OpenAI-compatible provider (``openai``). A vLLM
+    server gets one short request with a Lark grammar only llguidance accepts: answered and
+    conforming means ``guidance``; refused (HTTP 4xx/5xx) means another backend (``xgrammar``).
+
+    Raises:
+        BackendUnavailableError: the server cannot be reached.
+        BackendError: the server answered the grammar request with text that does not conform
+            (it ignores constraints: an old vLLM, or a proxy that drops ``structured_outputs``).
+    """
+    base = api_base.rstrip("/")
+    key = (base, model)
+    with _detect_lock:
+        if key in _detected:
+            return _detected[key]
+    backend = _probe(client, base, model, headers or {})
+    with _detect_lock:
+        _detected[key] = backend
+    return backend
+
+
+def forget_detected() -> None:
+    """Drop remembered detections (a server was restarted with another backend)."""
+    with _detect_lock:
+        _detected.clear()
+
+
+def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str]) -> Backend:
+    url = f"{base}/chat/completions"
+    try:
+        version = client.get(f"{base.removesuffix('/v1')}/version", headers=headers)
+        is_vllm = version.status_code == 200 and "version" in _json_object(version.content)
+        if not is_vllm:
+            return "openai"
+        payload = {
+            "model": model,
+            "messages": [{"role": "user", "content": PROBE_PROMPT}],
+            "max_tokens": 64,
+            "temperature": 0.0,
+            "structured_outputs": {"grammar": PROBE_LARK},
+        }
+        reply = client.post(url, json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        raise BackendUnavailableError(
+            f"cannot reach the server to detect its backend ({type(exc).__name__}: {exc})", url=url
+        ) from exc
+    if reply.status_code >= 400:
+        return "xgrammar"
+    try:
+        choice = _json_object(reply.content)["choices"][0]
+        text = choice["message"].get("content") or ""
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BackendError(f"malformed answer to the backend probe: {reply.text[:200]!r}", url=url) from exc
+    if choice.get("finish_reason") == "length" or not probe_accepts(text):
+        raise BackendError(
+            f"the server answered a grammar-constrained probe with non-conforming text {text[:80]!r}: it "
+            "does not enforce structured_outputs. Use vLLM >= 0.12 without a proxy that drops fields; "
+            "`lift-dspy doctor --api-base URL` shows what is wrong",
+            url=url,
+            status=reply.status_code,
+        )
+    return "guidance"
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def response_format_for(constraint: Constraint) -> dict[str, Any]:
+    """The OpenAI-standard ``response_format`` for a JSON constraint (llguidance keys removed)."""
+    schema = constraint.structured_outputs["json"]
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": constraint.signature_name,
+            "schema": _without_guidance(schema),
+            "strict": True,
+        },
+    }
+
+
+def _without_guidance(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_guidance(item) for key, item in value.items() if key != "x-guidance"}
+    if isinstance(value, list):
+        return [_without_guidance(item) for item in value]
+    return value
