@@ -171,7 +171,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     try:
         server = managed.server
         print(f"vLLM serves {server.model!r} at {server.api_base} (backend {server.backend})", flush=True)
-        print(f"  export LIFT_DSPY_API_BASE={server.api_base}", flush=True)
+        print(f"  export LIFT_DSPY_API_BASE={server.api_base} LIFT_DSPY_MODEL={server.model}", flush=True)
         print(f"  log: {server.log_path}\nPress Ctrl-C to stop.", flush=True)
         while managed.running:
             time.sleep(0.5)

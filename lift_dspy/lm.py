@@ -26,6 +26,7 @@ __all__ = ["GuidanceLM"]
 _ENV_BASE = "LIFT_DSPY_API_BASE"
 _ENV_KEY = "LIFT_DSPY_API_KEY"
 _ENV_DEFAULT_MODEL = "LIFT_DSPY_DEFAULT_MODEL"
+_ENV_MODEL = "LIFT_DSPY_MODEL"
 _HISTORY_GRAMMAR_CHARS = 4000
 
 # The constraint of the call this LM is making (read back when DSPy records the history entry).
@@ -44,7 +45,8 @@ class GuidanceLM(dspy.LM):
     :class:`~lift_dspy.TruncatedOutputError` otherwise).
 
     Args:
-        model: The model name the vLLM server serves. ``None`` with no ``api_base`` uses the
+        model: The model name the vLLM server serves. ``None`` with an ``api_base`` (or
+            ``$LIFT_DSPY_API_BASE``) reads ``$LIFT_DSPY_MODEL``; ``None`` with neither uses the
             embedded default: a local vLLM with the bundled SmolLM2-135M-Instruct, started on
             first use and shared by every LM in the process.
         api_base: The server's OpenAI-compatible base URL, e.g. ``http://localhost:8000/v1``.
@@ -98,8 +100,10 @@ class GuidanceLM(dspy.LM):
         refuse_legacy_fields(lm_kwargs)
         api_base = api_base or os.environ.get(_ENV_BASE) or None
         if model is None and api_base is not None:
+            model = os.environ.get(_ENV_MODEL) or None
+        if model is None and api_base is not None:
             raise ValueError(
-                f"GuidanceLM(api_base={api_base!r}) needs the served model name, e.g. "
+                f"GuidanceLM(api_base={api_base!r}) needs the served model name (or $LIFT_DSPY_MODEL), e.g. "
                 f"GuidanceLM('Qwen/Qwen2.5-Coder-7B-Instruct', api_base={api_base!r}); "
                 "`lift-dspy doctor --api-base URL` lists the models a server serves"
             )
