@@ -142,7 +142,9 @@ class Constraint:
     def _parse_chat(self, text: str, model_name: str | None) -> dict[str, Any]:
         sections: dict[str | None, list[str]] = {}
         current: str | None = None
-        for line in text.splitlines():
+        # Split on "\n" only: the grammar writes headers after "\n", and str.splitlines() would also
+        # split (and rejoin with "\n") on U+0085, U+2028 and U+2029, which a JSON string holds raw.
+        for line in text.split("\n"):
             match = _HEADER.match(line.strip())
             if match:
                 current = match.group(1)

@@ -92,3 +92,16 @@ def test_typed_fields_are_json_in_dspy_separators(signature: str, good: str, bad
     constraint = compile_constraint(dspy.Signature(signature), "chat")
     assert constraint.matcher.mismatch(good) is None
     assert constraint.matcher.mismatch(bad) is not None
+
+
+@pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
+def test_unicode_line_separators_inside_json_strings_validate(separator: str) -> None:
+    """JSON strings may hold U+0085/U+2028/U+2029 raw; found by the optimizer e2e tests (tiny model).
+
+    Splitting the answer with str.splitlines() turned them into "\\n" inside the JSON string, so a
+    text the grammar accepted failed validation as if the server had ignored the constraint.
+    """
+    constraint = compile_constraint(dspy.Signature("q -> notes, tags: list[str]"), "chat")
+    text = f'[[ ## notes ## ]]\na{separator}b\n\n[[ ## tags ## ]]\n["x{separator}y"]\n\n[[ ## completed ## ]]'
+    assert constraint.matcher.mismatch(text) is None
+    assert constraint.validate(text) == {"notes": f"a{separator}b", "tags": [f"x{separator}y"]}
