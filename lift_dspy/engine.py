@@ -213,9 +213,15 @@ class _EngineCore:
         )
         return _transport_error(exc, plan.url)
 
-    def _fallback_request(self, request: Request, error: BackendUnavailableError) -> Request:
+    def _fallback_request(self, plan: _Plan, request: Request, error: BackendUnavailableError) -> Request:
+        """The same request for the fallback LM; a JSON call carries our closed schema, not DSPy's."""
         logger.warning("%s; answering with the fallback LM %s", error.message, self.fallback.model)
-        return dataclasses.replace(request, model=self.fallback.model)
+        request = dataclasses.replace(request, model=self.fallback.model)
+        if plan.constraint is not None and plan.constraint.format == "json":
+            nested = response_format_for(plan.constraint)["json_schema"]
+            config = dataclasses.replace(request.config, response_format={"type": "json_schema", **nested})
+            request = dataclasses.replace(request, config=config)
+        return request
 
     def _from_fallback(self, plan: _Plan, response: Response, error: BackendUnavailableError) -> Response:
         """Check the fallback's answer like any other and say where it came from."""
@@ -428,7 +434,7 @@ class GuidanceEngine(_EngineCore):
             error = self._unavailable(plan, exc)
             if self.fallback is None:
                 raise error from exc
-            response = self.fallback(self._fallback_request(request, error))
+            response = self.fallback(self._fallback_request(plan, request, error))
             return self._from_fallback(plan, response, error)
         return self.finish(plan, reply.status_code, reply.content)
 
@@ -500,7 +506,7 @@ class AsyncGuidanceEngine(_EngineCore):
             error = self._unavailable(plan, exc)
             if self.fallback is None:
                 raise error from exc
-            response = await self.fallback.acall(self._fallback_request(request, error))
+            response = await self.fallback.acall(self._fallback_request(plan, request, error))
             return self._from_fallback(plan, response, error)
         return self.finish(plan, reply.status_code, reply.content)
 

@@ -115,3 +115,49 @@ def test_openai_provider_mode_uses_only_the_standard_response_format(tiny_server
         assert prediction.sentiment in {"positive", "negative", "neutral"}
     assert lm.history[-1]["lift_dspy"]["backend"] == "openai"
     assert lm.stats()["total"]["ok"] == 3
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("adapter", [None, dspy.JSONAdapter()], ids=["chat", "json"])
+def test_fallback_through_dspy_litellm_to_an_openai_compatible_server(
+    tiny_server: Server, adapter: object
+) -> None:
+    """Primary down: a stock dspy.LM (DSPy's LiteLLM engine) answers; its answer is still validated."""
+    backup = dspy.LM(
+        f"openai/{tiny_server.model}",
+        api_base=tiny_server.api_base,
+        api_key="none",
+        engine="litellm",
+        cache=False,
+        num_retries=0,
+        temperature=1.0,
+        max_tokens=300,
+    )
+    lm = lift_dspy.GuidanceLM(
+        "primary",
+        api_base=f"http://127.0.0.1:{_closed_port()}/v1",
+        fallback=backup,
+        cache=False,
+        num_retries=0,
+    )
+    dspy.configure(lm=lm, adapter=adapter)
+    answers = 0
+    for i in range(3):
+        try:
+            prediction = dspy.Predict(Sentiment)(text="fine", config={"rollout_id": i})
+        except (lift_dspy.ConstraintViolationError, dspy.utils.exceptions.AdapterParseError):
+            continue  # chat layout: nothing constrains the backup's random model, so it may fail
+        assert prediction.sentiment in {"positive", "negative", "neutral"}
+        assert lm.history[-1]["response"].provider_data["lift_dspy"]["fallback"] == backup.model
+        answers += 1
+    if adapter is not None:
+        # JSON layout: the backup got our closed schema as response_format, so every answer is valid.
+        assert answers == 3
+    assert lm.stats()["total"]["errors"]["BackendUnavailableError"] == 3
