@@ -283,10 +283,16 @@ class _EngineCore:
         if self.config.api_base is None:
             return "guidance"  # the embedded server
         timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
-        with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:
-            return detect_backend(
-                client, self.config.api_base, self.config.served_model or model, self.headers()
-            )
+        try:
+            with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:
+                return detect_backend(
+                    client, self.config.api_base, self.config.served_model or model, self.headers()
+                )
+        except BackendUnavailableError as exc:
+            # Not remembered: the call itself will meet the same outage, and its error (or the
+            # fallback LM) handles it; the next call asks again.
+            logger.debug("backend detection skipped: %s", exc.message)
+            return "guidance"
 
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""

@@ -210,3 +210,21 @@ def test_auto_backend_detects_once_and_switches_to_json_mode() -> None:
     assert dspy.Predict(Count)(text="b").count == 2
     assert [("grammar" in c["structured_outputs"]) for c in calls] == [True, False, False]
     assert lm.history[-1]["lift_dspy"]["backend"] == "xgrammar"
+
+
+def test_auto_backend_with_the_server_down_still_reaches_the_fallback() -> None:
+    forget_detected()
+    refused = httpx.MockTransport(lambda request: (_ for _ in ()).throw(httpx.ConnectError("refused")))
+    backup = FakeVLLM([ANSWER.format(n=6)])
+    lm = lift_dspy.GuidanceLM(
+        "m",
+        api_base="http://down.test/v1",
+        backend="auto",
+        transport=refused,
+        fallback=backup.lm(),
+        cache=False,
+        num_retries=0,
+    )
+    dspy.configure(lm=lm)
+    assert dspy.Predict(Count)(text="a").count == 6
+    assert lm.stats()["total"]["errors"] == {"BackendUnavailableError": 1}
