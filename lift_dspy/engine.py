@@ -247,10 +247,15 @@ class _EngineCore:
         return cls(EngineConfig(**state, options=options, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _EngineCore:
-        # Copies share settings, statistics and the fallback, never connection pools.
-        copied = type(self)(self.config, stats=self.stats)
+        # Copies share settings, statistics, transports and the fallback, never connection pools.
+        copied = self._sibling()
         copied.fallback = self.fallback
+        copied._sync_transport = self._sync_transport
         return copied
+
+    def _sibling(self) -> _EngineCore:
+        """A new engine with this one's settings, statistics and transport (no connections)."""
+        return type(self)(self.config, stats=self.stats)
 
     def __getstate__(self) -> dict[str, Any]:
         # Never pickle the key: an unpickled engine reads it from LIFT_DSPY_API_KEY, like load_state.
@@ -423,6 +428,9 @@ class GuidanceEngine(_EngineCore):
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
 
+    def _sibling(self) -> GuidanceEngine:
+        return GuidanceEngine(self.config, stats=self.stats, transport=self._transport)
+
     def _http(self) -> httpx.Client:
         with self._client_lock:
             if self._client is None:
@@ -483,6 +491,9 @@ class AsyncGuidanceEngine(_EngineCore):
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
+
+    def _sibling(self) -> AsyncGuidanceEngine:
+        return AsyncGuidanceEngine(self.config, stats=self.stats, transport=self._transport)
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()

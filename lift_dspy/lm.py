@@ -123,13 +123,13 @@ class GuidanceLM(dspy.LM):
             constrain=constrain,
             backend=backend,
         )
-        self.stats_collector = Stats()
+        stats = Stats()
         if fallback is not None and not isinstance(fallback, BaseLM):
             raise TypeError(f"fallback must be a dspy.LM, got {type(fallback).__name__}")
         super().__init__(
             model,
-            engine=GuidanceEngine(config, stats=self.stats_collector, transport=transport),
-            async_engine=AsyncGuidanceEngine(config, stats=self.stats_collector, transport=async_transport),
+            engine=GuidanceEngine(config, stats=stats, transport=transport),
+            async_engine=AsyncGuidanceEngine(config, stats=stats, transport=async_transport),
             **lm_kwargs,
         )
 
@@ -227,6 +227,16 @@ class GuidanceLM(dspy.LM):
             shown = entry.get("messages") or [{"role": "user", "content": entry.get("prompt") or ""}]
             entry["messages"] = [*shown, {"role": "constraint", "content": _describe(constraint, backend)}]
         super().update_history(entry)
+
+    @property
+    def stats_collector(self) -> Stats:
+        """The counters behind :meth:`stats` (one object, shared by both engines and by copies)."""
+        return self._engine_spec.stats
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Unpickled engines start with fresh counters each: make them one again.
+        self._async_engine_spec.stats = self._engine_spec.stats
 
     @property
     def config(self) -> EngineConfig:

@@ -39,7 +39,15 @@ from lift_dspy.constraints.schema import (
 from lift_dspy.constraints.tools import ToolSpec
 from lift_dspy.errors import UnsupportedSchemaError
 
-__all__ = ["SAFE_TEXT_REGEX", "FieldKind", "FieldRule", "chat_grammar", "field_rule", "header"]
+__all__ = [
+    "SAFE_TEXT_REGEX",
+    "FieldKind",
+    "FieldRule",
+    "chat_grammar",
+    "dspy_scalar_forms",
+    "field_rule",
+    "header",
+]
 
 FieldKind = Literal["text", "choice", "json"]
 
@@ -167,6 +175,35 @@ def field_rule(name: str, info: Any, options: Options = DEFAULT_OPTIONS) -> Fiel
     return FieldRule(name, "json", schema=schema)
 
 
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def dspy_scalar_forms(schema: dict[str, Any]) -> list[str]:
+    """Lark alternatives for a top-level scalar as DSPy's ChatAdapter writes it in demos.
+
+    DSPy renders a field value that is not a JSON object or array with ``str()``: ``True``/``False``,
+    ``None``, and dates, times and UUIDs without quotes. Its parser reads those back, so the grammar
+    accepts them next to the JSON spelling: few-shot demos are then sentences of the grammar the
+    model is held to.
+    """
+    variants = schema.get("anyOf") or schema.get("oneOf") or [schema]
+    forms: list[str] = []
+    for variant in variants:
+        kinds = variant.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if "boolean" in kinds and "enum" not in variant and "const" not in variant:
+            forms += ['"True"', '"False"']
+        if "null" in kinds:
+            forms.append('"None"')
+        if kinds == ["string"] and "enum" not in variant and "const" not in variant:
+            pattern = variant.get("pattern")
+            if variant.get("format") == "uuid":
+                forms.append(f"/{_UUID}/")
+            elif isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$"):
+                forms.append(f"/{llguidance.regex_to_lark(pattern[1:-1], 'dw')}/")
+    return list(dict.fromkeys(forms))
+
+
 def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
     """The Lark grammar of a complete chat-format answer for ``rules`` (in order).
 
@@ -201,7 +238,8 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
             lines.append(f"{rule_name}: " + " | ".join(_lark_string(text) for text, _ in rule.choices))
             pieces += [rule_name, _lark_string(delimiter)]
         else:
-            lines.append(f"{rule_name}: %json {json.dumps(rule.schema)}")
+            forms = [f"%json {json.dumps(rule.schema)}", *dspy_scalar_forms(rule.schema or {})]
+            lines.append(f"{rule_name}: " + " | ".join(forms))
             pieces += [rule_name, _lark_string(delimiter)]
         index = after
     # DSPy renders its own demos with a final newline after the completed marker: allow it.

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel
 
-from lift_dspy.constraints.chat import FieldRule, chat_grammar, field_rule, header
+from lift_dspy.constraints.chat import FieldRule, chat_grammar, dspy_scalar_forms, field_rule, header
 from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
 from lift_dspy.constraints.model import output_fields, output_model
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
@@ -168,6 +168,8 @@ class Constraint:
         return values
 
 
+_PYTHON_SCALARS: dict[str, Any] = {"True": True, "False": False, "None": None}
+
 _STOPPED_EARLY = (
     "The text is a correct but unfinished answer: the server stopped the generation early. vLLM's "
     "guidance backend ends a request when llguidance hits a resource limit (look for 'TooComplex' "
@@ -189,6 +191,10 @@ def _chat_value(rule: FieldRule, raw: str, text: str, model_name: str | None) ->
     try:
         return json.loads(raw)
     except ValueError as exc:
+        if rule.schema is not None and dspy_scalar_forms(rule.schema):
+            # DSPy's own spelling of a scalar (True, None, an unquoted date): the grammar admits it
+            # (see dspy_scalar_forms) and the output model validates the value.
+            return _PYTHON_SCALARS.get(raw, raw)
         raise ConstraintViolationError(
             f"not valid JSON ({exc})", raw_text=text, field=rule.name, model=model_name
         ) from exc

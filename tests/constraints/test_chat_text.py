@@ -84,7 +84,7 @@ def test_unfinished_answer_says_the_server_stopped_early() -> None:
         (
             "q -> ok: bool",
             "[[ ## ok ## ]]\nfalse\n\n[[ ## completed ## ]]",
-            "[[ ## ok ## ]]\nFalse\n\n[[ ## completed ## ]]",
+            "[[ ## ok ## ]]\nFALSE\n\n[[ ## completed ## ]]",
         ),
     ],
 )
@@ -92,6 +92,35 @@ def test_typed_fields_are_json_in_dspy_separators(signature: str, good: str, bad
     constraint = compile_constraint(dspy.Signature(signature), "chat")
     assert constraint.matcher.mismatch(good) is None
     assert constraint.matcher.mismatch(bad) is not None
+
+
+@pytest.mark.parametrize(
+    ("signature", "spelled", "value"),
+    [
+        ("q -> ok: bool", "True", True),
+        ("q -> ok: bool", "false", False),
+        ("q -> ok: int | None", "None", None),
+        ("q -> ok: int | None", "null", None),
+        ("q -> ok: datetime.date", "2025-03-03", "2025-03-03"),
+        ("q -> ok: datetime.date", '"2025-03-03"', "2025-03-03"),
+        (
+            "q -> ok: uuid.UUID",
+            "00000000-0000-0000-0000-000000000005",
+            "00000000-0000-0000-0000-000000000005",
+        ),
+    ],
+)
+def test_top_level_scalars_also_take_dspys_own_spelling(signature: str, spelled: str, value: object) -> None:
+    """DSPy writes demo values with str() (True, None, unquoted dates): demos must be sentences too."""
+    import datetime
+    import uuid
+
+    sig = dspy.Signature(signature, custom_types={"datetime": datetime, "uuid": uuid})
+    constraint = compile_constraint(sig, "chat")
+    text = f"[[ ## ok ## ]]\n{spelled}\n\n[[ ## completed ## ]]"
+    assert constraint.matcher.mismatch(text) is None
+    assert str(constraint.validate(text)["ok"]) == str(value)
+    assert constraint.matcher.mismatch(text.replace(spelled, "Maybe")) is not None
 
 
 @pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
