@@ -2,6 +2,7 @@
 
 Measures, side by side in one run against one server:
   * warm constraint lookup (signature -> cached Constraint, as the engine does it per call),
+  * GuidanceLM call preparation (the same lookup from the messages + the cache-key fingerprint),
   * request build (lm15 Request + constraint -> vLLM payload),
   * parse + validate (the fail-closed check of the answer),
   * end to end: GuidanceEngine.complete(request) vs httpx.post(identical payload), interleaved.
@@ -87,6 +88,15 @@ def main() -> int:
             constraint = active_constraint(request, options)  # cold: compiles once
             assert constraint is not None
             lookup = _time(lambda: active_constraint(request, options), 2000)
+            lm = lift_dspy.GuidanceLM(model, api_base=api_base, max_text_chars=60)
+
+            def prepare() -> None:
+                _, token = lm._enter(None, formatted, {}, lambda _model: "guidance")
+                assert token is not None
+                lift_dspy.lm._current.reset(token)
+
+            prepare()
+            preparing = _time(prepare, 2000)
             build = _time(
                 lambda: build_payload(request, model=model, structured_outputs=constraint.structured_outputs),
                 2000,
@@ -110,6 +120,7 @@ def main() -> int:
 
     rows = [
         ("warm constraint lookup", lookup),
+        ("GuidanceLM call preparation", preparing),
         ("request build", build),
         ("parse + validate", validate),
         ("raw httpx call (identical payload)", raw),
