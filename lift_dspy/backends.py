@@ -96,6 +96,12 @@ def detect_backend(
     return backend
 
 
+def remembered(api_base: str, model: str) -> Backend | None:
+    """The backend `detect_backend` found for (``api_base``, ``model``), if it has run."""
+    with _detect_lock:
+        return _detected.get((api_base.rstrip("/"), model))
+
+
 def forget_detected() -> None:
     """Drop remembered detections (a server was restarted with another backend)."""
     with _detect_lock:

@@ -29,7 +29,14 @@ import httpx
 from dspy.lm15 import Message, Request, Response, StreamEndEvent, TextPart, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
-from lift_dspy.backends import JSON_ONLY, Backend, BackendChoice, detect_backend, response_format_for
+from lift_dspy.backends import (
+    JSON_ONLY,
+    Backend,
+    BackendChoice,
+    detect_backend,
+    remembered,
+    response_format_for,
+)
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
 from lift_dspy.constraints.chat import header
 from lift_dspy.constraints.schema import Options
@@ -277,16 +284,24 @@ class _EngineCore:
         server = default_server()
         return server.api_base.rstrip("/"), server.model
 
+    def known_backend(self, model: str) -> Backend | None:
+        """The backend if it is known without asking the server (None: ``auto``, not asked yet)."""
+        if self.config.backend != "auto":
+            return self.config.backend
+        if self.config.api_base is None:
+            return "guidance"  # the embedded server
+        return remembered(self.config.api_base, self.config.served_model or model)
+
     def backend(self, model: str) -> Backend:
         """The server's backend: as configured, or detected once per (URL, model) for ``auto``.
 
         Args:
             model: The LM's model string (the served model unless ``served_model`` is set).
         """
-        if self.config.backend != "auto":
-            return self.config.backend
-        if self.config.api_base is None:
-            return "guidance"  # the embedded server
+        known = self.known_backend(model)
+        if known is not None:
+            return known
+        assert self.config.api_base is not None
         timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
         try:
             with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:

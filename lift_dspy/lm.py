@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import dspy
@@ -13,7 +14,7 @@ import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 from dspy.lm15 import Request
 
-from lift_dspy.backends import BACKENDS, JSON_ONLY, BackendChoice
+from lift_dspy.backends import BACKENDS, JSON_ONLY, Backend, BackendChoice
 from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.schema import Options
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine, resolve_constraint
@@ -150,17 +151,11 @@ class GuidanceLM(dspy.LM):
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         """Async twin of ``__call__``."""
         engine = self._async_engine_spec
-
-        def backend(model: str) -> Any:
-            return engine.backend(model)
-
-        if self.config.backend == "auto" and self.config.api_base is not None:
-            detected = await asyncio.to_thread(engine.backend, self.model)  # network, once
-
-            def backend(model: str) -> Any:
-                return detected
-
-        kwargs, token = self._enter(prompt, messages, kwargs, backend)
+        backend = engine.known_backend(self.model)
+        if backend is None:
+            backend = await asyncio.to_thread(engine.backend, self.model)  # asks the server, once
+        known: Backend = backend
+        kwargs, token = self._enter(prompt, messages, kwargs, lambda _model: known)
         try:
             return await super().acall(prompt, messages=messages, **kwargs)
         finally:
@@ -168,7 +163,7 @@ class GuidanceLM(dspy.LM):
                 _current.reset(token)
 
     def _enter(
-        self, prompt: Any, messages: Any, kwargs: dict[str, Any], backend: Any
+        self, prompt: Any, messages: Any, kwargs: dict[str, Any], backend: Callable[[str], Backend]
     ) -> tuple[dict[str, Any], contextvars.Token[tuple[Constraint, str] | None] | None]:
         """Resolve this call's constraint; key DSPy's cache by it and remember it for the history.
 

@@ -228,3 +228,34 @@ def test_auto_backend_with_the_server_down_still_reaches_the_fallback() -> None:
     dspy.configure(lm=lm)
     assert dspy.Predict(Count)(text="a").count == 6
     assert lm.stats()["total"]["errors"] == {"BackendUnavailableError": 1}
+
+
+def test_auto_backend_async_detects_once_off_the_event_loop() -> None:
+    import asyncio
+
+    forget_detected()
+    calls: list[dict[str, Any]] = []
+
+    def chat(payload: dict[str, Any]) -> httpx.Response:
+        calls.append(payload)
+        if "grammar" in payload.get("structured_outputs", {}):
+            return httpx.Response(400, json={"error": {"message": "not a grammar this backend takes"}})
+        return _completion('{"count": 4}')
+
+    transport = _server(True, chat)
+    lm = lift_dspy.GuidanceLM(
+        "m",
+        api_base="http://auto-async.test/v1",
+        backend="auto",
+        transport=transport,
+        async_transport=transport,
+        cache=False,
+        num_retries=0,
+    )
+
+    async def run() -> list[int]:
+        with dspy.context(lm=lm):
+            return [(await dspy.Predict(Count).acall(text=t)).count for t in ("a", "b")]
+
+    assert asyncio.run(run()) == [4, 4]
+    assert [("grammar" in c["structured_outputs"]) for c in calls] == [True, False, False]
