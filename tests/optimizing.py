@@ -13,8 +13,12 @@ prompt of a request that is still constrained.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 import dspy
@@ -215,3 +219,15 @@ def instructions_shown(instructions: str, payload: dict[str, Any]) -> bool:
     """Whether every line of ``instructions`` is in the payload's system prompt (DSPy indents them)."""
     system = system_prompt(payload)
     return all(line.strip() in system for line in instructions.splitlines() if line.strip())
+
+
+def load_example(name: str) -> ModuleType:
+    """Import ``examples/<name>.py`` (examples are scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"lift_dspy_example_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module

@@ -10,6 +10,10 @@ metric values are arbitrary with random weights; what is checked is the machiner
   a sentence of the constraint that request carried (``optimizing.check_agreement``);
 * the optimized instructions are in the system prompt of requests that carry that constraint.
 
+``examples/optimize_ir_to_code.py`` runs once on SmolLM2 with the smallest budget: its request -> IR
+prompt does not fit the tiny model's 2048-token context (a 2048-token vocabulary spends about twice
+SmolLM2's tokens on the same text).
+
 The tiny server's context is 2048 tokens: MIPROv2 runs without the program-aware proposer (whose
 prompt quotes the program's source) so its proposer prompts fit.
 """
@@ -32,6 +36,7 @@ from optimizing import (
     check_agreement,
     feedback_metric,
     instructions_shown,
+    load_example,
     metric,
 )
 
@@ -190,3 +195,14 @@ def test_gepa_with_a_guidance_reflection_lm(tiny_server: Server) -> None:
     assert any(_changed_instructions(program) for program in candidates)
     for program in _distinct([compiled, *candidates]):
         _run_and_check(tiny_server, program)
+
+
+def test_optimize_example_runs_on_smollm2(smollm2_server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    example = load_example("optimize_ir_to_code")
+    argv = ["--api-base", smollm2_server.api_base, "--model", smollm2_server.model]
+    status = example.main([*argv, "--train", "1", "--dev", "1", "--rounds", "1", "--no-cache"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "Dev metric before" in out
+    assert "Dev metric after" in out
+    assert "violations=0" in out
