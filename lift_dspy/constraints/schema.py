@@ -208,31 +208,45 @@ def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> Unsu
 
 
 def _find(schema: dict[str, Any], predicate: Any) -> str | None:
-    for path, node in _walk(schema, []):
+    """The path, from the root and through ``$ref``s, of the first node ``predicate`` accepts."""
+    for path, node in _walk(schema, [], schema, frozenset()):
         if predicate(node):
             return _render(path)
+    # Not reachable from the root (an unused definition): name it by its definition.
+    for key in ("$defs", "definitions"):
+        for name, child in (schema.get(key) or {}).items():
+            for path, node in _walk(child, [name], schema, frozenset()):
+                if predicate(node):
+                    return _render(path)
     return None
 
 
-def _walk(node: Any, path: list[str]) -> Iterator[tuple[list[str], dict[str, Any]]]:
+def _walk(
+    node: Any, path: list[str], root: dict[str, Any], seen: frozenset[str]
+) -> Iterator[tuple[list[str], dict[str, Any]]]:
     if not isinstance(node, dict):
         return
     yield path, node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        yield from _walk(target, path, root, seen | {ref})
     for key, value in node.items():
-        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, dict):
+        if key in ("properties", "patternProperties") and isinstance(value, dict):
             for name, child in value.items():
-                prefix = [] if key in ("$defs", "definitions") else path
-                yield from _walk(child, [*prefix, name])
+                yield from _walk(child, [*path, name], root, seen)
         elif key in ("items", "additionalItems", "contains") and isinstance(value, dict):
-            yield from _walk(value, [*path, "[]"])
+            yield from _walk(value, [*path, "[]"], root, seen)
         elif key == "additionalProperties" and isinstance(value, dict):
-            yield from _walk(value, [*path, "{}"])
+            yield from _walk(value, [*path, "{}"], root, seen)
         elif key in ("anyOf", "oneOf", "allOf", "prefixItems") and isinstance(value, list):
             for index, child in enumerate(value):
                 step = [f"[{index}]"] if key == "prefixItems" else []
-                yield from _walk(child, [*path, *step])
+                yield from _walk(child, [*path, *step], root, seen)
         elif key in ("not", "if", "then", "else") and isinstance(value, dict):
-            yield from _walk(value, path)
+            yield from _walk(value, path, root, seen)
 
 
 def _render(path: list[str]) -> str | None:

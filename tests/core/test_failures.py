@@ -6,6 +6,7 @@ import socket
 
 import dspy
 import httpx
+import pydantic
 import pytest
 from dspy.utils.exceptions import ContextWindowExceededError, LMError
 from fakes import FakeVLLM
@@ -132,6 +133,25 @@ def test_unsupported_keyword_names_field_and_keyword() -> None:
     assert "lenient=True" in str(info.value)
     relaxed = lift_dspy.constraint_for(sig, lenient=True)
     assert "lenient" in relaxed["grammar"]
+
+
+class _Inner(pydantic.BaseModel):
+    tags: set[str]
+
+
+class _Outer(pydantic.BaseModel):
+    inner: list[_Inner]
+    parent: _Outer | None = None  # recursive: the path search must not loop
+
+
+@pytest.mark.parametrize("adapter", [None, dspy.JSONAdapter()], ids=["chat", "json"])
+def test_unsupported_keyword_path_runs_from_the_output_field_in_both_layouts(adapter: object) -> None:
+    sig = dspy.Signature({"q": dspy.InputField(), "out": dspy.OutputField()}).with_updated_fields(
+        "out", type_=_Outer
+    )
+    with pytest.raises(lift_dspy.UnsupportedSchemaError) as info:
+        lift_dspy.constraint_for(sig, adapter)
+    assert info.value.field == "out.inner[].tags"  # not the $defs name of the nested model
 
 
 def test_api_base_must_be_a_url() -> None:
