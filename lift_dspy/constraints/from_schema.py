@@ -37,8 +37,7 @@ import sys
 import threading
 import types
 import warnings
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -47,6 +46,7 @@ from pydantic import BaseModel, model_validator
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import to_jsonable_python
 
+from lift_dspy.constraints.paths import field_text, resolve_pointer, walk_schema
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
 if TYPE_CHECKING:
@@ -622,87 +622,14 @@ def _locate(
     schema: dict[str, Any], predicate: Callable[[dict[str, Any]], bool], hint: str | None
 ) -> tuple[str | None, dict[str, Any]] | None:
     """The shallowest field path at which ``predicate`` holds (below ``hint``'s pointer if given)."""
-    nodes = list(_walk_schema(schema))
+    nodes = list(walk_schema(schema))
     if hint is not None:
         hinted = [(path, pointer, node) for path, pointer, node in nodes if pointer.startswith(hint)]
         nodes = hinted or nodes
     for path, _pointer, node in nodes:
         if predicate(node):
-            return _field_text(path), node
+            return field_text(path), node
     return None
-
-
-def _walk_schema(schema: dict[str, Any]) -> Iterator[tuple[list[str], str, dict[str, Any]]]:
-    """Every subschema, breadth first, as (field path, JSON pointer, node); local refs followed."""
-    # Definitions come last, so a definition reached through a $ref gets its field path.
-    definitions: list[tuple[list[str], str, Any]] = [
-        ([name], f"/{key}/{_escape(name)}", node)
-        for key in ("$defs", "definitions")
-        if isinstance(schema.get(key), dict)
-        for name, node in schema[key].items()
-    ]
-    queue: deque[tuple[list[str], str, Any]] = deque([([], "", schema)])
-    seen: set[str] = set()
-    while queue or definitions:
-        path, pointer, node = queue.popleft() if queue else definitions.pop(0)
-        if not isinstance(node, dict) or pointer in seen:
-            continue
-        seen.add(pointer)
-        yield path, pointer, node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#"):
-            target = _resolve_pointer(schema, ref[1:])
-            if target is not None:
-                queue.append((path, ref[1:], target))
-        for key, value in node.items():
-            here = f"{pointer}/{_escape(key)}"
-            if key in ("properties", "patternProperties") and isinstance(value, dict):
-                for prop, child in value.items():
-                    step = prop if key == "properties" else "{}"
-                    queue.append(([*path, step], f"{here}/{_escape(prop)}", child))
-            elif key in ("items", "additionalItems", "contains", "unevaluatedItems"):
-                if isinstance(value, list):
-                    for index, child in enumerate(value):
-                        queue.append(([*path, f"[{index}]"], f"{here}/{index}", child))
-                else:
-                    queue.append(([*path, "[]"], here, value))
-            elif key in ("additionalProperties", "unevaluatedProperties", "propertyNames"):
-                queue.append(([*path, "{}"], here, value))
-            elif key == "prefixItems" and isinstance(value, list):
-                for index, child in enumerate(value):
-                    queue.append(([*path, f"[{index}]"], f"{here}/{index}", child))
-            elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
-                for index, child in enumerate(value):
-                    queue.append((path, f"{here}/{index}", child))
-            elif key in ("not", "if", "then", "else"):
-                queue.append((path, here, value))
-            elif key in ("dependentSchemas", "dependencies") and isinstance(value, dict):
-                for prop, child in value.items():
-                    queue.append((path, f"{here}/{_escape(prop)}", child))
-
-
-def _escape(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def _resolve_pointer(schema: Any, pointer: str) -> Any:
-    node = schema
-    for raw in pointer.split("/")[1:] if pointer else []:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return None
-    return node
-
-
-def _field_text(path: list[str]) -> str | None:
-    text = ""
-    for part in path:
-        text += part if part.startswith("[") or part == "{}" else (f".{part}" if text else part)
-    return text or None
 
 
 def _schema_field(pointer: list[Any]) -> str | None:
@@ -718,7 +645,7 @@ def _schema_field(pointer: list[Any]) -> str | None:
             path.append("[]")
         elif part == "additionalProperties":
             path.append("{}")
-    return _field_text(path)
+    return field_text(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -755,7 +682,7 @@ def _inline(node: Any, root: dict[str, Any], stack: tuple[str, ...], budget: lis
         return node
     ref = node.get("$ref")
     if isinstance(ref, str):
-        target = _resolve_pointer(root, ref[1:]) if ref.startswith("#") and ref not in stack else None
+        target = resolve_pointer(root, ref[1:]) if ref.startswith("#") and ref not in stack else None
         if target is None:
             raise _NotInlinableError(ref)
         resolved = _inline(target, root, (*stack, ref), budget)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from lift_dspy.constraints.check import compile_grammar, grammar_from_json_schema
+from lift_dspy.constraints.paths import field_text, walk_schema
 from lift_dspy.errors import UnsupportedSchemaError
 
 __all__ = [
@@ -208,49 +209,8 @@ def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> Unsu
 
 
 def _find(schema: dict[str, Any], predicate: Any) -> str | None:
-    """The path, from the root and through ``$ref``s, of the first node ``predicate`` accepts."""
-    for path, node in _walk(schema, [], schema, frozenset()):
+    """The shallowest path, from the root and through ``$ref``s, of a node ``predicate`` accepts."""
+    for path, _pointer, node in walk_schema(schema):
         if predicate(node):
-            return _render(path)
-    # Not reachable from the root (an unused definition): name it by its definition.
-    for key in ("$defs", "definitions"):
-        for name, child in (schema.get(key) or {}).items():
-            for path, node in _walk(child, [name], schema, frozenset()):
-                if predicate(node):
-                    return _render(path)
+            return field_text(path)
     return None
-
-
-def _walk(
-    node: Any, path: list[str], root: dict[str, Any], seen: frozenset[str]
-) -> Iterator[tuple[list[str], dict[str, Any]]]:
-    if not isinstance(node, dict):
-        return
-    yield path, node
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        yield from _walk(target, path, root, seen | {ref})
-    for key, value in node.items():
-        if key in ("properties", "patternProperties") and isinstance(value, dict):
-            for name, child in value.items():
-                yield from _walk(child, [*path, name], root, seen)
-        elif key in ("items", "additionalItems", "contains") and isinstance(value, dict):
-            yield from _walk(value, [*path, "[]"], root, seen)
-        elif key == "additionalProperties" and isinstance(value, dict):
-            yield from _walk(value, [*path, "{}"], root, seen)
-        elif key in ("anyOf", "oneOf", "allOf", "prefixItems") and isinstance(value, list):
-            for index, child in enumerate(value):
-                step = [f"[{index}]"] if key == "prefixItems" else []
-                yield from _walk(child, [*path, *step], root, seen)
-        elif key in ("not", "if", "then", "else") and isinstance(value, dict):
-            yield from _walk(value, path, root, seen)
-
-
-def _render(path: list[str]) -> str | None:
-    text = ""
-    for part in path:
-        text += part if part.startswith("[") or part == "{}" else (f".{part}" if text else part)
-    return text or None
