@@ -34,6 +34,7 @@ from lift_dspy.constraints.schema import (
     Options,
     check_json_schema,
     finalize_schema,
+    one_line_strings,
     schema_for_annotation,
 )
 from lift_dspy.constraints.tools import ToolSpec
@@ -222,7 +223,7 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
         if paired and tools is not None:
             args_header = _lark_string("\n\n" + header(rules[index + 1].name) + "\n")
             branches = [
-                f"{_lark_string(tool)} {args_header} %json {json.dumps(schema)}"
+                f"{_lark_string(tool)} {args_header} %json {json.dumps(one_line_strings(schema))}"
                 for tool, schema in tools.tools
             ]
             lines.append(f"{rule_name}: " + "\n    | ".join(branches))
@@ -238,7 +239,10 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
             lines.append(f"{rule_name}: " + " | ".join(_lark_string(text) for text, _ in rule.choices))
             pieces += [rule_name, _lark_string(delimiter)]
         else:
-            forms = [f"%json {json.dumps(rule.schema)}", *dspy_scalar_forms(rule.schema or {})]
+            forms = [
+                f"%json {json.dumps(one_line_strings(rule.schema or {}))}",
+                *dspy_scalar_forms(rule.schema or {}),
+            ]
             lines.append(f"{rule_name}: " + " | ".join(forms))
             pieces += [rule_name, _lark_string(delimiter)]
         index = after

@@ -151,6 +151,27 @@ def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) 
     return result
 
 
+# Characters str.splitlines() breaks lines at that JSON allows raw inside strings. DSPy's ChatAdapter
+# splits an answer with splitlines(), so such a character inside a JSON value would silently become
+# "\n" in what the user gets.
+_LINE_SEPARATORS = "\u0085\u2028\u2029"
+
+
+def one_line_strings(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` whose free strings cannot hold U+0085, U+2028 or U+2029 (chat layout).
+
+    Strings with their own ``pattern``, ``format``, ``enum`` or ``const`` are left as they are.
+    """
+    result = copy.deepcopy(schema)
+
+    def visit(node: dict[str, Any]) -> None:
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"}.intersection(node):
+            node["pattern"] = f"^[^{_LINE_SEPARATORS}]*$"
+
+    _each_subschema(result, visit)
+    return result
+
+
 def _tighten_format(node: dict[str, Any]) -> None:
     pattern = _FORMAT_PATTERNS.get(node.get("format", ""))
     if pattern is not None and node.get("type") == "string" and "pattern" not in node:

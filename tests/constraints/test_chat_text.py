@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import dspy
@@ -124,13 +125,17 @@ def test_top_level_scalars_also_take_dspys_own_spelling(signature: str, spelled:
 
 
 @pytest.mark.parametrize("separator", ["\x85", "\u2028", "\u2029"])
-def test_unicode_line_separators_inside_json_strings_validate(separator: str) -> None:
-    """JSON strings may hold U+0085/U+2028/U+2029 raw; found by the optimizer e2e tests (tiny model).
+def test_unicode_line_separators_validate_in_text_and_never_enter_json_strings(separator: str) -> None:
+    """U+0085/U+2028/U+2029 are line breaks to str.splitlines(), which DSPy's ChatAdapter uses.
 
-    Splitting the answer with str.splitlines() turned them into "\\n" inside the JSON string, so a
-    text the grammar accepted failed validation as if the server had ignored the constraint.
+    Found by the optimizer e2e tests (tiny model): free text keeps them and validates (our parser
+    splits on "\n" only); inside a JSON value DSPy would silently turn them into "\n", so the chat
+    grammar does not let a JSON string hold them (raw or escaped).
     """
     constraint = compile_constraint(dspy.Signature("q -> notes, tags: list[str]"), "chat")
-    text = f'[[ ## notes ## ]]\na{separator}b\n\n[[ ## tags ## ]]\n["x{separator}y"]\n\n[[ ## completed ## ]]'
+    text = f'[[ ## notes ## ]]\na{separator}b\n\n[[ ## tags ## ]]\n["xy"]\n\n[[ ## completed ## ]]'
     assert constraint.matcher.mismatch(text) is None
-    assert constraint.validate(text) == {"notes": f"a{separator}b", "tags": [f"x{separator}y"]}
+    assert constraint.validate(text) == {"notes": f"a{separator}b", "tags": ["xy"]}
+    for spelled in (separator, json.dumps(separator)[1:-1]):
+        inside = text.replace('["xy"]', f'["x{spelled}y"]')
+        assert constraint.matcher.mismatch(inside) is not None
