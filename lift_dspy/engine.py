@@ -3,10 +3,8 @@
 DSPy owns caching, retries, ``n`` fan-out, history and callbacks; an engine does one attempt.
 ``complete`` and its async twin are thin shells over the same two pure steps:
 
-* :meth:`_EngineCore.plan` -- which signature is being run (the innermost ``dspy.Predict`` in
-  ``dspy.settings.caller_modules``; its enclosing ``dspy.ReAct`` supplies the tools), which format
-  (``response_format`` present -> JSON, else the configured adapter), the cached constraint, and
-  the exact payload.
+* :meth:`_EngineCore.plan` -- the constraint of the signature being run (:mod:`lift_dspy.active`),
+  the server's backend, and the exact payload.
 * :meth:`_EngineCore.finish` -- HTTP status and body -> a validated ``dspy.lm15.Response``, or a
   typed error. Third-party exceptions are converted here and in :func:`_transport_error` only.
 """
@@ -29,6 +27,7 @@ import httpx
 from dspy.lm15 import Message, Request, Response, StreamEndEvent, TextPart, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
+from lift_dspy.active import active_constraint, resolve_constraint
 from lift_dspy.backends import (
     JSON_ONLY,
     Backend,
@@ -37,8 +36,7 @@ from lift_dspy.backends import (
     remembered,
     response_format_for,
 )
-from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
-from lift_dspy.constraints.chat import header
+from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.schema import Options
 from lift_dspy.errors import (
     BackendError,
@@ -57,7 +55,6 @@ logger = logging.getLogger(__name__)
 
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "content_filter": "content_filter"}
 _CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
-_warned: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -98,74 +95,6 @@ class EngineConfig:
             "served_model": self.served_model,
             "backend": self.backend,
         }
-
-
-def active_constraint(request: Request, options: Options | None = None) -> Constraint | None:
-    """The constraint of the ``dspy.Predict`` being run, or None outside of one.
-
-    Raises:
-        UnsupportedSchemaError: the signature cannot be constrained.
-    """
-    system = request.system if isinstance(request.system, str) else ""
-    if not system and request.messages:
-        system = request.messages[0].text or ""
-    return resolve_constraint(system, request.config.response_format is not None, options)
-
-
-def resolve_constraint(
-    system: str, json_requested: bool, options: Options | None = None
-) -> Constraint | None:
-    """The constraint for a call whose system prompt is ``system``, made inside a ``dspy.Predict``.
-
-    Args:
-        system: The system prompt DSPy's adapter wrote (it must ask for the signature's outputs).
-        json_requested: The call carries a ``response_format`` (DSPy's JSONAdapter sends one).
-        options: How constraints are built.
-
-    Raises:
-        UnsupportedSchemaError: the signature cannot be constrained.
-    """
-    stack = dspy.settings.caller_modules or []
-    predict = stack[-1] if stack and isinstance(stack[-1], dspy.Predict) else None
-    if predict is None:
-        return None
-    fmt: OutputFormat | None
-    if json_requested:
-        fmt = "json"
-    else:
-        adapter = dspy.settings.adapter
-        fmt = format_for_adapter(adapter)
-        if fmt is None:
-            _warn_once(
-                type(adapter).__name__,
-                "%s writes a layout lift-dspy has no grammar for: calls through it are NOT constrained "
-                "or validated. Use dspy.ChatAdapter (default) or dspy.JSONAdapter.",
-            )
-            return None
-    signature = predict.signature
-    if not _prompt_mentions_outputs(system, signature, fmt):
-        _warn_once(
-            f"mismatch:{signature.__name__}",
-            "the prompt does not mention the output fields of %s: this call is NOT constrained",
-        )
-        return None
-    tools = None
-    if len(stack) >= 2 and isinstance(stack[-2], dspy.ReAct) and getattr(stack[-2], "react", None) is predict:
-        tools = tool_spec(stack[-2].tools, options or Options())
-    return compile_constraint(signature, fmt, tools, options or Options())
-
-
-def _warn_once(key: str, message: str) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning(message, key.split(":")[-1])
-
-
-def _prompt_mentions_outputs(system: str, signature: Any, fmt: str) -> bool:
-    names = signature.output_fields
-    if fmt == "chat":
-        return all(header(name) in system for name in names)
-    return all(name in system for name in names)
 
 
 def _transport_error(exc: Exception, url: str) -> BackendUnavailableError:

@@ -14,10 +14,11 @@ import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 from dspy.lm15 import Request
 
+from lift_dspy.active import resolve_constraint
 from lift_dspy.backends import BACKENDS, JSON_ONLY, Backend, BackendChoice
 from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.schema import Options
-from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine, resolve_constraint
+from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
 from lift_dspy.errors import JSONModeRequiredError
 from lift_dspy.request import CACHE_KEY_FIELD, refuse_legacy_fields
 from lift_dspy.stats import Stats
