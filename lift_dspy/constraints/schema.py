@@ -43,7 +43,13 @@ _FIXES = {
     "unevaluatedItems": "use items / prefixItems",
     "format": "use a plain string (optionally with a pattern) or a supported format "
     "(date, date-time, time, duration, email, uri, uuid, ipv4, ipv6, hostname)",
+    "enum": "an enum this large exceeds llguidance's JSON Schema limits; run the signature in DSPy's "
+    "chat layout (dspy.ChatAdapter, the default: a Literal there is a grammar alternative, which "
+    "takes tens of thousands of values), or use a str field with a pattern and check membership after",
+    "size": "the schema exceeds llguidance's size limits; split the output into smaller fields or "
+    "types, or bound fewer things (fewer enum values, shorter patterns)",
 }
+_LARGE_ENUM = 1000
 # Exactly the separators of ``json.dumps`` (DSPy's rendering of demos and inputs), and no other
 # whitespace: the prompt's examples and the forced format agree, and nothing is left to loop on.
 JSON_OPTIONS: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
@@ -218,9 +224,22 @@ def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> Unsu
         value = match.group(1)
         keyword = "format"
         path = _find(schema, lambda node: node.get("format") == value)
+    elif "too large" in error:
+        keyword = "size"
+        largest = max((len(node.get("enum") or ()) for _, _, node in walk_schema(schema)), default=0)
+        if largest >= _LARGE_ENUM:
+            keyword = "enum"
+            path = _find(schema, lambda node: len(node.get("enum") or ()) == largest)
     full = ".".join(part for part in (field, path) if part) or None
-    fix = _FIXES.get(keyword or "", "simplify the schema")
     first_line = error.strip().splitlines()[0] if error.strip() else error
+    if keyword in ("size", "enum"):
+        # lenient=True relaxes unimplemented keywords; it does not make a schema smaller.
+        return UnsupportedSchemaError(
+            f"llguidance cannot enforce it ({first_line}). Fix: {_FIXES[keyword]}",
+            field=full,
+            keyword=keyword,
+        )
+    fix = _FIXES.get(keyword or "", "simplify the schema")
     return UnsupportedSchemaError(
         f"llguidance cannot enforce it ({first_line}). Fix: {fix}; or pass lenient=True to let "
         "llguidance ignore unimplemented keywords (validation still checks the answer)",

@@ -193,3 +193,19 @@ def test_xgrammar_backend_runs_chat_signatures_in_json_mode_and_checks_values_on
     assert len(fake.payloads) == 2
     with pytest.raises(ValueError, match="backend"):
         FakeVLLM().lm(backend="outlines")
+
+
+def test_a_schema_too_large_names_the_enum_and_does_not_suggest_lenient() -> None:
+    from typing import Literal
+
+    values = tuple(f"value_{i}" for i in range(50_000))
+    sig = dspy.Signature({"q": dspy.InputField(), "x": dspy.OutputField()}).with_updated_fields(
+        "x", type_=Literal[values]
+    )
+    with pytest.raises(lift_dspy.UnsupportedSchemaError) as info:
+        lift_dspy.constraint_for(sig, dspy.JSONAdapter())
+    assert info.value.field == "x"
+    assert info.value.keyword == "enum"
+    assert "chat layout" in str(info.value)
+    assert "lenient" not in str(info.value)  # lenient relaxes keywords; it makes nothing smaller
+    assert lift_dspy.constraint_for(sig)["grammar"]  # the chat layout takes it
