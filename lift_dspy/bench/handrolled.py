@@ -15,18 +15,17 @@ the client and the constraint differ.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import dspy
 from dspy.utils.exceptions import LMError
 from pydantic import BaseModel, create_model
 
-from lift_dspy.programs.ir_to_code import Checker, IRToCode
+from lift_dspy.programs.ir_to_code import Checker, IRToCode, pin_signature, pinned_signature
 from lift_dspy.schemas import Language
 
 if TYPE_CHECKING:
@@ -73,11 +72,6 @@ def _error_class(name: str) -> type[LMError]:
     return type(name, (LMError,), {"__module__": __name__})
 
 
-_PINNED: contextvars.ContextVar[Mapping[int, type[dspy.Signature]] | None] = contextvars.ContextVar(
-    "lift_dspy_bench_pinned", default=None
-)
-
-
 def _output_json(example: Mapping[str, Any], signature: type[dspy.Signature]) -> str:
     outputs = {name: example[name] for name in signature.output_fields}
     if len(outputs) == 1 and not output_type(signature)[1]:
@@ -121,16 +115,11 @@ class HandRolledPredict:
     @property
     def signature(self) -> type[dspy.Signature]:
         """The signature in force: a pinned one inside :meth:`pinned`, else the configured one."""
-        return (_PINNED.get() or {}).get(id(self), self._configured)
+        return pinned_signature(self) or self._configured
 
-    @contextlib.contextmanager
-    def pinned(self, signature: type[dspy.Signature]) -> Iterator[None]:
+    def pinned(self, signature: type[dspy.Signature]) -> contextlib.AbstractContextManager[None]:
         """Use ``signature`` (e.g. a narrower output model) for calls made in this block."""
-        token = _PINNED.set({**(_PINNED.get() or {}), id(self): signature})
-        try:
-            yield
-        finally:
-            _PINNED.reset(token)
+        return pin_signature(self, signature)
 
     def _user(self, inputs: Mapping[str, Any]) -> str:
         names = [name for name in self.signature.input_fields if name in inputs]

@@ -129,6 +129,21 @@ _PINNED: contextvars.ContextVar[Mapping[int, type[dspy.Signature]] | None] = con
 )
 
 
+def pinned_signature(owner: object) -> type[dspy.Signature] | None:
+    """The signature pinned for ``owner`` by :func:`pin_signature` in this thread/task, if any."""
+    return (_PINNED.get() or {}).get(id(owner))
+
+
+@contextlib.contextmanager
+def pin_signature(owner: object, signature: type[dspy.Signature]) -> Iterator[None]:
+    """Make ``pinned_signature(owner)`` answer ``signature`` inside the block (this thread/task)."""
+    token = _PINNED.set({**(_PINNED.get() or {}), id(owner): signature})
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
 class PinnablePredict(dspy.Predict):
     """A ``dspy.Predict`` whose signature can be narrowed for the calls inside one ``with`` block.
 
@@ -143,20 +158,15 @@ class PinnablePredict(dspy.Predict):
     def signature(self) -> type[dspy.Signature]:
         """The signature in force: a pinned one inside :meth:`pinned`, else the configured one."""
         base: type[dspy.Signature] = self.__dict__["_configured_signature"]
-        return (_PINNED.get() or {}).get(id(self), base)
+        return pinned_signature(self) or base
 
     @signature.setter
     def signature(self, value: type[dspy.Signature]) -> None:
         self.__dict__["_configured_signature"] = value
 
-    @contextlib.contextmanager
-    def pinned(self, signature: type[dspy.Signature]) -> Iterator[None]:
+    def pinned(self, signature: type[dspy.Signature]) -> contextlib.AbstractContextManager[None]:
         """Use ``signature`` for calls made in this block (this thread/task only)."""
-        token = _PINNED.set({**(_PINNED.get() or {}), id(self): signature})
-        try:
-            yield
-        finally:
-            _PINNED.reset(token)
+        return pin_signature(self, signature)
 
 
 def _as_ir(value: FunctionIR | Mapping[str, Any] | BaseModel) -> FunctionIR:
