@@ -8,16 +8,26 @@ around any DSPy call::
     ├── UnsupportedSchemaError       a signature/schema construct no constraint can express
     │   └── JSONModeRequiredError    a JSON-only backend got a chat-layout call (also a DSPy
     │                                AdapterParseError: ChatAdapter retries the call in JSON mode)
+    ├── InvalidRequestError          a request lift-dspy will not send as asked: native tools, a
+    │                                legacy guided_* option, a message part vLLM cannot take
+    │                                (also ValueError)
     ├── ConstraintViolationError     the server's answer does not conform (dropped constraint?)
     │   └── TruncatedOutputError     finish_reason == "length": the answer was cut off
     ├── BackendError                 the server answered with an HTTP error or a malformed body
+    │   ├── BackendServerError       HTTP 5xx: transient (also dspy LMServerError, so DSPy retries)
     │   └── BackendUnavailableError  the server could not be reached (also dspy LMTransportError)
-    └── ServerStartError             a managed vLLM server did not come up
-        └── ModelPrepareError        a bundled model could not be fetched, verified or converted
-            └── MissingExtraError    the server-side extra is not installed (also ImportError)
+    ├── ServerStartError             a managed vLLM server did not come up
+    │   └── ModelPrepareError        a bundled model could not be fetched, verified or converted
+    │       └── MissingExtraError    the server-side extra is not installed (also ImportError)
+    ├── ToolCallError                an LM-proposed tool call cannot be resolved (also ValueError)
+    │   ├── UnknownToolError         the name is not one of the tools; lists them
+    │   └── ToolArgumentError        a parameter is missing, unknown, or invalid; names it
+    └── ToolchainError               a compile check could not run
+        └── ToolchainMissingError    the compiler is not installed; says how to install it
 
-Each error carries structured facts (``field``, ``keyword``, ``raw_text``, ``url``, ``status``)
-and a message that says what to do next.
+Each error carries structured facts (``field``, ``keyword``, ``option``, ``raw_text``, ``url``,
+``status``, ``tool``, ``language``) and a message that says what to do next. Every class here is
+exported from :mod:`lift_dspy`; modules that used to define one still re-export it.
 """
 
 from __future__ import annotations
@@ -28,14 +38,21 @@ from dspy.utils.exceptions import AdapterParseError, DSPyError, LMError, LMServe
 
 __all__ = [
     "BackendError",
+    "BackendServerError",
     "BackendUnavailableError",
     "ConstraintViolationError",
+    "InvalidRequestError",
     "JSONModeRequiredError",
     "LiftDSPyError",
     "MissingExtraError",
     "ModelPrepareError",
     "ServerStartError",
+    "ToolArgumentError",
+    "ToolCallError",
+    "ToolchainError",
+    "ToolchainMissingError",
     "TruncatedOutputError",
+    "UnknownToolError",
     "UnsupportedSchemaError",
 ]
 
@@ -95,6 +112,25 @@ class JSONModeRequiredError(UnsupportedSchemaError, AdapterParseError):
             "use_json_adapter_fallback=False, configure dspy.configure(adapter=dspy.JSONAdapter()) or "
             "serve with the guidance backend",
         )
+
+
+class InvalidRequestError(LiftDSPyError, ValueError):
+    """A request lift-dspy will not send as asked (nothing about the output schema).
+
+    Raised before anything is sent: native ``tools`` (lift-dspy constrains tool calls as output
+    fields), vLLM's legacy ``guided_*`` options (vLLM >= 0.12 ignores them and answers
+    unconstrained), or a message part a vLLM chat endpoint cannot take.
+
+    Attributes:
+        option: The request option or message part at fault (``"tools"``, ``"guided_json"``,
+            ``"image"``).
+    """
+
+    default_code = "invalid_request"
+
+    def __init__(self, message: str, *, option: str) -> None:
+        self.option = option
+        super().__init__(f"{option!r}: {message}")
 
 
 class ConstraintViolationError(LiftDSPyError):
@@ -209,3 +245,78 @@ class MissingExtraError(ModelPrepareError, ImportError):
     """A package of the server-side extra (torch, transformers, gguf, accelerate) is missing."""
 
     default_code = "missing_extra"
+
+
+class ToolCallError(LiftDSPyError, ValueError):
+    """A proposed tool call cannot be resolved into a valid one.
+
+    Attributes:
+        tool: The tool name as proposed.
+    """
+
+    default_code = "tool_call"
+
+    def __init__(self, message: str, *, tool: str) -> None:
+        self.tool = tool
+        super().__init__(message)
+
+
+class UnknownToolError(ToolCallError):
+    """The proposed name is not one of the available tools.
+
+    Attributes:
+        available: The tool names that exist.
+    """
+
+    default_code = "unknown_tool"
+
+    def __init__(self, tool: str, available: list[str]) -> None:
+        self.available = available
+        super().__init__(
+            f"unknown tool {tool!r}; available tools: {', '.join(available) or '(none)'}", tool=tool
+        )
+
+
+class ToolArgumentError(ToolCallError):
+    """One parameter of a tool call is missing, unknown or invalid.
+
+    Attributes:
+        parameter: The parameter's name (dotted for nested values, e.g. ``"filters.0"``).
+        keyword: The JSON Schema keyword that failed (``"required"``, ``"type"``, ``"maximum"``...).
+        reason: What is wrong with it.
+    """
+
+    default_code = "tool_argument"
+
+    def __init__(self, tool: str, parameter: str, reason: str, *, keyword: str | None = None) -> None:
+        self.parameter = parameter
+        self.keyword = keyword
+        self.reason = reason
+        super().__init__(f"tool {tool!r}, parameter {parameter!r}: {reason}", tool=tool)
+
+
+class ToolchainError(LiftDSPyError):
+    """Base class of the compile-check errors (:mod:`lift_dspy.programs.toolchains`)."""
+
+    default_code = "toolchain"
+
+
+class ToolchainMissingError(ToolchainError):
+    """The compiler for a language is not installed.
+
+    Attributes:
+        language: The language that was asked for.
+        tool: The executable that was looked for.
+    """
+
+    default_code = "toolchain_missing"
+    install_hint = "bash .ci/install-toolchains.sh"
+
+    def __init__(self, language: str, tool: str, *, searched: str | None = None) -> None:
+        self.language = language
+        self.tool = tool
+        where = f"on PATH or in {searched}" if searched else "on PATH"
+        super().__init__(
+            f"{tool} (needed to check {language} code) was not found {where}. "
+            f"Install it with `{self.install_hint} {language}`"
+        )

@@ -12,7 +12,7 @@ from typing import Any
 
 from dspy.lm15 import Request
 
-from lift_dspy.errors import UnsupportedSchemaError
+from lift_dspy.errors import InvalidRequestError
 
 __all__ = [
     "LEGACY_FIELDS",
@@ -47,12 +47,12 @@ def _part_content(part: Any) -> dict[str, Any]:
             data = part.data if isinstance(part.data, str) else base64.b64encode(part.data).decode()
             url = f"data:{part.media_type};base64,{data}"
         else:
-            raise UnsupportedSchemaError("an image part needs url= or data=", keyword="image")
+            raise InvalidRequestError("an image part needs url= or data=", option="image")
         return {"type": "image_url", "image_url": {"url": url}}
-    raise UnsupportedSchemaError(
+    raise InvalidRequestError(
         f"message part of type {kind!r} cannot be sent to a vLLM chat endpoint by lift-dspy; "
         "send text or images",
-        keyword=str(kind),
+        option=str(kind),
     )
 
 
@@ -66,14 +66,14 @@ def refuse_legacy_fields(options: Mapping[str, Any]) -> None:
     """Refuse vLLM's legacy ``guided_*`` options, which vLLM >= 0.12 silently ignores.
 
     Raises:
-        UnsupportedSchemaError: naming the first legacy field.
+        InvalidRequestError: naming the first legacy field.
     """
     legacy = sorted(LEGACY_FIELDS.intersection(options))
     if legacy:
-        raise UnsupportedSchemaError(
+        raise InvalidRequestError(
             f"{legacy} are ignored by vLLM >= 0.12 (HTTP 200, unconstrained output). lift-dspy builds the "
             "constraint from each signature: drop these arguments",
-            keyword=legacy[0],
+            option=legacy[0],
         )
 
 
@@ -124,13 +124,13 @@ def build_payload(
             providers that are not vLLM); replaces the request's own.
 
     Raises:
-        UnsupportedSchemaError: tools, a legacy ``guided_*`` field, or a part vLLM cannot take.
+        InvalidRequestError: tools, a legacy ``guided_*`` field, or a part vLLM cannot take.
     """
     if request.tools:
-        raise UnsupportedSchemaError(
+        raise InvalidRequestError(
             "native tool calling is not used by lift-dspy (tools are constrained as fields); "
             "use dspy.ReAct or a signature output instead",
-            keyword="tools",
+            option="tools",
         )
     config = request.config
     payload: dict[str, Any] = {"model": model, "messages": openai_messages(request)}

@@ -2,7 +2,8 @@
 
 The LM proposes arguments (``"auto"`` where it defers); :func:`resolve_tool_call` fills every
 ``"auto"`` or missing parameter from the caller's context, then from the schema's ``default``,
-coerces text values to the schema's types, and validates the result with ``jsonschema``::
+coerces text values to the schema's types, and validates the result with ``jsonschema``.
+Its errors live in :mod:`lift_dspy.errors` (re-exported here)::
 
     LiftDSPyError
     └── ToolCallError            (also ValueError)
@@ -21,7 +22,7 @@ from typing import Any, Literal
 import jsonschema
 from pydantic import BaseModel
 
-from lift_dspy.errors import LiftDSPyError
+from lift_dspy.errors import ToolArgumentError, ToolCallError, UnknownToolError
 
 __all__ = [
     "AUTO",
@@ -38,54 +39,6 @@ AUTO = "auto"
 
 FillSource = Literal["context", "default"]
 _MISSING = object()
-
-
-class ToolCallError(LiftDSPyError, ValueError):
-    """A proposed tool call cannot be resolved into a valid one.
-
-    Attributes:
-        tool: The tool name as proposed.
-    """
-
-    default_code = "tool_call"
-
-    def __init__(self, message: str, *, tool: str) -> None:
-        self.tool = tool
-        super().__init__(message)
-
-
-class UnknownToolError(ToolCallError):
-    """The proposed name is not one of the available tools.
-
-    Attributes:
-        available: The tool names that exist.
-    """
-
-    default_code = "unknown_tool"
-
-    def __init__(self, tool: str, available: list[str]) -> None:
-        self.available = available
-        super().__init__(
-            f"unknown tool {tool!r}; available tools: {', '.join(available) or '(none)'}", tool=tool
-        )
-
-
-class ToolArgumentError(ToolCallError):
-    """One parameter of a tool call is missing, unknown or invalid.
-
-    Attributes:
-        parameter: The parameter's name (dotted for nested values, e.g. ``"filters.0"``).
-        keyword: The JSON Schema keyword that failed (``"required"``, ``"type"``, ``"maximum"``...).
-        reason: What is wrong with it.
-    """
-
-    default_code = "tool_argument"
-
-    def __init__(self, tool: str, parameter: str, reason: str, *, keyword: str | None = None) -> None:
-        self.parameter = parameter
-        self.keyword = keyword
-        self.reason = reason
-        super().__init__(f"tool {tool!r}, parameter {parameter!r}: {reason}", tool=tool)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ runs the generated program, and deletes the directory afterwards::
     >>> check("rust", "pub fn one() -> i32 { 1 }").ok  # doctest: +SKIP
     True
 
-Errors (both are ``LiftDSPyError``s)::
+Errors (both are ``LiftDSPyError``s, defined in :mod:`lift_dspy.errors` and re-exported here)::
 
     ToolchainError
     └── ToolchainMissingError    the compiler is not installed; says how to install it
@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lift_dspy.errors import LiftDSPyError
+from lift_dspy.errors import ToolchainError, ToolchainMissingError
 from lift_dspy.schemas import LANGUAGES, Language
 
 __all__ = [
@@ -43,37 +43,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = "bash .ci/install-toolchains.sh"
+INSTALL_HINT = ToolchainMissingError.install_hint
 DEFAULT_TIMEOUT = 120.0
 _TOOLS: dict[Language, str] = {"typescript": "tsc", "rust": "rustc", "go": "go", "java": "javac"}
 _SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Environment variables a compiler may need and that cannot reach the network or the user's files.
 _KEEP_ENV = ("LANG", "LC_ALL", "TZ", "JAVA_HOME")
-
-
-class ToolchainError(LiftDSPyError):
-    """Base class of the compile-check errors."""
-
-    default_code = "toolchain"
-
-
-class ToolchainMissingError(ToolchainError):
-    """The compiler for a language is not installed.
-
-    Attributes:
-        language: The language that was asked for.
-        tool: The executable that was looked for.
-    """
-
-    default_code = "toolchain_missing"
-
-    def __init__(self, language: str, tool: str) -> None:
-        self.language = language
-        self.tool = tool
-        super().__init__(
-            f"{tool} (needed to check {language} code) was not found on PATH or in {_cache_dir()}. "
-            f"Install it with `{INSTALL_HINT} {language}`"
-        )
 
 
 @dataclass(frozen=True)
@@ -158,7 +133,7 @@ def find_toolchain(language: Language) -> Toolchain:
             path = str(real) if real.is_file() else path
         version_args = {"go": ["version"], "java": ["-version"]}.get(language, ["--version"])
         return Toolchain(language, tool, path, _run_plain([path, *version_args]))
-    raise ToolchainMissingError(language, tool)
+    raise ToolchainMissingError(language, tool, searched=str(_cache_dir()))
 
 
 def _environment(tool: Toolchain, workdir: Path) -> dict[str, str]:

@@ -52,9 +52,10 @@ def test_no_legacy_guided_fields_ever() -> None:
 
 def test_legacy_field_passed_by_a_user_is_refused_with_the_fix() -> None:
     fake = FakeVLLM()
-    with pytest.raises(lift_dspy.UnsupportedSchemaError, match="ignored by vLLM") as info:
+    with pytest.raises(lift_dspy.InvalidRequestError, match="ignored by vLLM") as info:
         fake.lm(guided_json={"type": "object"})
-    assert info.value.keyword == "guided_json"
+    assert info.value.option == "guided_json"
+    assert not isinstance(info.value, lift_dspy.UnsupportedSchemaError)  # a request, not a schema, problem
     assert fake.payloads == []
 
 
