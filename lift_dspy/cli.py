@@ -2,7 +2,8 @@
 
 Subcommands::
 
-    lift-dspy serve --model smollm2 [--backend guidance|xgrammar] [--port N] [-- VLLM_ARGS...]
+    lift-dspy serve --model smollm2 [--backend guidance|xgrammar] [--port N] [--replicas N
+                    [--router-policy cache_aware|round_robin|...]] [--no-progress] [-- VLLM_ARGS...]
     lift-dspy models prepare NAME [--force] | models list
     lift-dspy doctor [--api-base URL] [--model NAME] [--api-key KEY]
 
@@ -45,6 +46,19 @@ def add_serve_parser(subparsers: Subparsers) -> None:
     p.add_argument("--max-model-len", type=int, default=2048)
     p.add_argument("--log", default=None, help="server log file (default: in the lift-dspy cache)")
     p.add_argument("--startup-timeout", type=float, default=600.0, help="seconds (default: 600)")
+    p.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="run N vLLM workers behind vllm-router on one port (needs lift-dspy[scale]; default: 1)",
+    )
+    p.add_argument(
+        "--router-policy",
+        default="cache_aware",
+        choices=("cache_aware", "round_robin", "power_of_two", "consistent_hash", "random"),
+        help="how the router picks a worker (default: cache_aware: same prompt prefix, same worker)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no start-up progress on stderr")
     p.add_argument("vllm_args", nargs=argparse.REMAINDER, help="-- then extra vLLM arguments")
     p.set_defaults(handler=_run_serve)
 
@@ -154,29 +168,60 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from lift_dspy.server.process import start_server
+    from lift_dspy.server.replicas import start_replicas
 
     extra = list(args.vllm_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]
+    if args.replicas < 1:
+        raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
     previous = _sigterm_as_interrupt()
-    managed = start_server(
-        args.model,
+    options: dict[str, Any] = dict(
         backend=args.backend,
         port=args.port,
-        log_path=args.log,
         startup_timeout=args.startup_timeout,
         extra_args=extra,
         max_model_len=args.max_model_len,
+        progress=False if args.no_progress else None,
     )
+    managed: Any
+    try:
+        if args.replicas > 1:
+            options.update(replicas=args.replicas, router_policy=args.router_policy, log_dir=args.log)
+            managed = start_replicas(args.model, **options)
+        else:
+            managed = start_server(args.model, log_path=args.log, **options)
+    except KeyboardInterrupt:
+        _restore_sigterm(previous)
+        print("Interrupted during start-up; everything started was stopped.", file=sys.stderr)
+        return 130
     try:
         server = managed.server
         print(f"vLLM serves {server.model!r} at {server.api_base} (backend {server.backend})", flush=True)
         print(f"  export LIFT_DSPY_API_BASE={server.api_base} LIFT_DSPY_MODEL={server.model}", flush=True)
-        print(f"  log: {server.log_path}\nPress Ctrl-C to stop.", flush=True)
+        if server.router is not None:
+            router = server.router
+            print(f"  router: vllm-router pid {router.pid}, policy {router.policy}, log {router.log_path}")
+            for index, worker in enumerate(server.workers):
+                print(f"  worker {index}: {worker.api_base} pid {worker.pid}, log {worker.log_path}")
+        else:
+            print(f"  log: {server.log_path}")
+        print("Press Ctrl-C to stop.", flush=True)
+        reported: set[int] = set()
         while managed.running:
+            for dead in getattr(managed, "dead_workers", list)():
+                if dead.pid not in reported:
+                    reported.add(dead.pid)
+                    print(
+                        f"lift-dspy: warning: worker {dead.api_base} (pid {dead.pid}) exited; the router "
+                        f"routes around it. Log: {dead.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             time.sleep(0.5)
         print(
-            f"lift-dspy: error: vLLM exited with code {managed.returncode}. Log ends with:\n"
+            f"lift-dspy: error: {'vllm-router or every worker' if server.router else 'vLLM'} exited "
+            f"with code {managed.returncode}. Log ends with:\n"
             f"{managed.log_tail()}",
             file=sys.stderr,
         )
@@ -186,8 +231,12 @@ def _run_serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         managed.stop()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        _restore_sigterm(previous)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _sigterm_as_interrupt() -> Any:

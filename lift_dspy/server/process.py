@@ -19,7 +19,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,13 @@ from urllib.parse import urlsplit
 import httpx
 
 from lift_dspy.errors import ServerStartError
-from lift_dspy.server.models import ModelSource, cache_root, resolve_model
+from lift_dspy.server.models import BUILTIN_MODELS, ModelSource, cache_root, is_prepared, resolve_model
+from lift_dspy.server.procgroup import free_port as _free_port
+from lift_dspy.server.procgroup import group_alive as _group_alive  # noqa: F401 (tests use it)
+from lift_dspy.server.procgroup import port_free as _port_free
+from lift_dspy.server.procgroup import tail as _tail
+from lift_dspy.server.procgroup import terminate_group
+from lift_dspy.server.progress import Progress
 
 __all__ = [
     "BACKENDS",
@@ -80,6 +85,16 @@ class Server:
     def port(self) -> int:
         """The TCP port on 127.0.0.1."""
         return int(urlsplit(self.api_base).port or 0)
+
+    @property
+    def workers(self) -> tuple[Server, ...]:
+        """The vLLM processes that answer: just this one (a `Replicas` has several)."""
+        return (self,)
+
+    @property
+    def router(self) -> None:
+        """No router in front of a single server (see `lift_dspy.server.replicas`)."""
+        return None
 
 
 def detect_device(python: str | None = None) -> Device:
@@ -198,6 +213,7 @@ def start_server(
     python: str | None = None,
     launcher: Sequence[str] | None = None,
     structured_outputs: Mapping[str, Any] | None = None,
+    progress: bool | None = None,
 ) -> ManagedServer:
     """Start vLLM for ``model`` and return once ``/v1/models`` answers.
 
@@ -217,6 +233,9 @@ def start_server(
         structured_outputs: More ``--structured-outputs-config`` options, e.g.
             ``{"disable_any_whitespace": True}`` (xgrammar ignores llguidance's per-schema
             ``x-guidance`` whitespace setting, so small models need it server-wide).
+        progress: Show what is being prepared or waited for on stderr; default on unless
+            ``LIFT_DSPY_PROGRESS=0`` or the ``lift_dspy`` logger is set above INFO (see
+            `lift_dspy.server.progress`).
 
     Raises:
         ValueError: Unknown backend or model name.
@@ -236,7 +255,11 @@ def start_server(
             )
     if port is not None and not _port_free(port):
         raise ServerStartError(f"port {port} on 127.0.0.1 is already in use; pass another or omit it")
-    source = resolve_model(model)
+    if model in BUILTIN_MODELS and not is_prepared(model):
+        with Progress(f"preparing model {model!r} (once, cached)", enabled=progress):
+            source = resolve_model(model)
+    else:
+        source = resolve_model(model)
     if served_name:
         source = ModelSource(model=source.model, served_name=served_name, local=source.local)
     if device is None:
@@ -258,7 +281,7 @@ def start_server(
         )
         path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-{_slug(source)}-{chosen}.log"
         try:
-            return _launch(cmd, source, chosen, backend, device, path, startup_timeout)
+            return _launch(cmd, source, chosen, backend, device, path, startup_timeout, progress)
         except ServerStartError as exc:
             if attempt < attempts and "address already in use" in str(exc).lower():
                 logger.warning("Port %d was taken during start-up; retrying on another port", chosen)
@@ -282,16 +305,26 @@ def serve(
     python: str | None = None,
     launcher: Sequence[str] | None = None,
     structured_outputs: Mapping[str, Any] | None = None,
-) -> Iterator[Server]:
-    """Run a vLLM server for the duration of a ``with`` block (see `start_server` for arguments).
+    replicas: int = 1,
+    router_policy: str = "cache_aware",
+    router_args: Sequence[str] = (),
+    progress: bool | None = None,
+) -> Iterator[Any]:
+    """Run vLLM for the duration of a ``with`` block (see `start_server` for arguments).
 
-    The server's process group is stopped on normal exit, on an exception and on Ctrl-C.
+    With ``replicas > 1`` it starts that many workers, one after another, and ``vllm-router``
+    (policy ``router_policy``, more arguments in ``router_args``) in front of them, and yields a
+    `lift_dspy.server.replicas.Replicas`: ``.api_base`` is the router's, ``.workers`` and ``.router``
+    give each process's ``api_base`` and ``pid``. ``log_path`` then names a directory for their
+    logs, and ``port`` is the router's. With one replica it yields a `Server` (whose ``.workers`` is
+    itself and ``.router`` None).
+
+    Everything started is stopped on normal exit, on an exception, on Ctrl-C and on SIGTERM (in
+    the main thread, when SIGTERM still has its default action).
     """
-    managed = start_server(
-        model,
+    options: dict[str, Any] = dict(
         backend=backend,
         port=port,
-        log_path=log_path,
         startup_timeout=startup_timeout,
         extra_args=extra_args,
         max_model_len=max_model_len,
@@ -300,11 +333,50 @@ def serve(
         python=python,
         launcher=launcher,
         structured_outputs=structured_outputs,
+        progress=progress,
     )
+    with _sigterm_interrupts():
+        managed: Any
+        if replicas > 1:
+            from lift_dspy.server.replicas import start_replicas
+
+            managed = start_replicas(
+                model,
+                replicas=replicas,
+                router_policy=router_policy,
+                router_args=router_args,
+                log_dir=log_path,
+                **options,
+            )
+        else:
+            managed = start_server(model, log_path=log_path, **options)
+        try:
+            yield managed.server
+        finally:
+            managed.stop()
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt meanwhile, so ``finally`` blocks stop the servers."""
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous: Any = None
+    installed = False
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                previous = signal.signal(signal.SIGTERM, _raise)
+                installed = True
+        except ValueError:  # pragma: no cover - not the main interpreter
+            pass
     try:
-        yield managed.server
+        yield
     finally:
-        managed.stop()
+        if installed:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _launch(
@@ -315,6 +387,7 @@ def _launch(
     device: Device,
     log_path: Path,
     timeout: float,
+    progress: bool | None = None,
 ) -> ManagedServer:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="lift-dspy-vllm-"))
@@ -344,8 +417,10 @@ def _launch(
         raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(log_path)) from exc
     server = Server(api_base, source.served_name, log_path, process.pid, backend)
     managed = ManagedServer(server, process, log_file, scratch)
+    what = f"starting vLLM ({source.served_name}, {backend}) at {api_base}; log {log_path}"
     try:
-        _wait_ready(managed, timeout)
+        with Progress(what, enabled=progress):
+            _wait_ready(managed, timeout)
     except BaseException:
         managed.stop()
         raise
@@ -379,53 +454,6 @@ def _wait_ready(managed: ManagedServer, timeout: float) -> None:
                     log_path=str(server.log_path),
                 )
             time.sleep(0.5)
-
-
-def terminate_group(process: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
-    """SIGTERM the process group led by ``process``, wait up to ``grace`` s, then SIGKILL what is left."""
-    pgid = process.pid
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=grace)
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if process.poll() is None or _group_alive(pgid):
-        logger.warning("vLLM process group %d ignored SIGTERM for %.0f s; killing it", pgid, grace)
-        _signal_group(pgid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        end = time.monotonic() + 5
-        while _group_alive(pgid) and time.monotonic() < end:
-            time.sleep(0.1)
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _group_alive(pgid: int) -> bool:
-    """True if a live (non-zombie) process of group ``pgid`` remains."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # pragma: no cover - non-Linux
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, pgrp, ...
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            return True
-    return False
 
 
 def _model_ids(resp: httpx.Response) -> set[str]:
@@ -490,32 +518,5 @@ def _check_backend(backend: str) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Like vLLM's own listener: connections in TIME_WAIT from a previous run do not block it.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def _slug(source: ModelSource) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in source.served_name)
-
-
-def _tail(path: Path, chars: int) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - chars))
-            return fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return "(no log)"

@@ -54,6 +54,8 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/v1/models":
                 self._send(200, {"object": "list", "data": [{"id": behaviour.model, "max_model_len": 2048}]})
+            elif self.path == "/health":
+                self._send(200, {})
             elif self.path == "/version" and behaviour.version:
                 self._send(200, {"version": behaviour.version})
             else:

@@ -1,0 +1,94 @@
+"""Process groups and local ports: the plumbing under every managed server and router.
+
+A managed child runs in its own session (``start_new_session=True``), so its pid is also its
+process-group id and `terminate_group` reaches every process it spawned (vLLM's engine core).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["free_port", "group_alive", "port_free", "tail", "terminate_group"]
+
+logger = logging.getLogger(__name__)
+
+
+def terminate_group(process: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
+    """SIGTERM the process group led by ``process``, wait up to ``grace`` s, then SIGKILL what is left."""
+    pgid = process.pid
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if process.poll() is None or group_alive(pgid):
+        logger.warning("vLLM process group %d ignored SIGTERM for %.0f s; killing it", pgid, grace)
+        _signal_group(pgid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        end = time.monotonic() + 5
+        while group_alive(pgid) and time.monotonic() < end:
+            time.sleep(0.1)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    """True if a live (non-zombie) process of group ``pgid`` remains."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # pragma: no cover - non-Linux
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ...
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like vLLM's own listener: connections in TIME_WAIT from a previous run do not block it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def tail(path: Path, chars: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - chars))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
