@@ -8,6 +8,7 @@ around any DSPy call::
     ├── UnsupportedSchemaError       a signature/schema construct no constraint can express
     │   └── JSONModeRequiredError    a JSON-only backend got a chat-layout call (also a DSPy
     │                                AdapterParseError: ChatAdapter retries the call in JSON mode)
+    ├── UnsupportedLanguageError     no code grammar for that language (also ValueError)
     ├── InvalidRequestError          a request lift-dspy will not send as asked: native tools, a
     │                                legacy guided_* option, a message part vLLM cannot take
     │                                (also ValueError)
@@ -53,6 +54,7 @@ __all__ = [
     "ToolchainMissingError",
     "TruncatedOutputError",
     "UnknownToolError",
+    "UnsupportedLanguageError",
     "UnsupportedSchemaError",
 ]
 
@@ -79,6 +81,25 @@ class UnsupportedSchemaError(LiftDSPyError, ValueError):
         where = f"field {field!r}" if field else "the schema root"
         what = f"keyword {keyword!r}" if keyword else "construct"
         super().__init__(f"{what} at {where}: {message}")
+
+
+class UnsupportedLanguageError(LiftDSPyError, ValueError):
+    """No code grammar exists for this language.
+
+    Attributes:
+        language: The language that was asked for.
+        supported: The languages that have a grammar.
+    """
+
+    default_code = "unsupported_language"
+
+    def __init__(self, language: str, *, supported: tuple[str, ...]) -> None:
+        self.language = language
+        self.supported = supported
+        super().__init__(
+            f"no code grammar for language {language!r}: use one of {', '.join(supported)} "
+            "(or leave that output unconstrained)"
+        )
 
 
 class JSONModeRequiredError(UnsupportedSchemaError, AdapterParseError):

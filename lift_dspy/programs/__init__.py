@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lift_dspy.constraints.code import code_grammar
 from lift_dspy.programs.assemble import assemble
 from lift_dspy.programs.ir_to_code import Attempt, IRToCode, LanguageResult
 from lift_dspy.programs.toolchains import CompileResult, ToolchainError, ToolchainMissingError, check
@@ -15,4 +16,5 @@ __all__ = [
     "ToolchainMissingError",
     "assemble",
     "check",
+    "code_grammar",
 ]

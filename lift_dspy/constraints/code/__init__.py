@@ -1,0 +1,176 @@
+"""Grammars of one complete function in TypeScript, Rust, Go or Java (llguidance's Lark dialect).
+
+What a grammar covers, exactly (so an assembler can build a compilable file around it):
+
+========== ======================================================= ==============================
+language   text the grammar accepts                                what the assembler adds
+========== ======================================================= ==============================
+typescript one ``function`` declaration (``export``/``async``/``*``  nothing
+           allowed); no imports
+rust       ``use std::…;``/``use core::…;``/``use alloc::…;`` lines   nothing (a ``main`` if it
+           then one ``fn`` item (``pub``/``const``/``async``/         builds a binary)
+           ``unsafe`` allowed)
+go         ``import "fmt"`` / ``import ( … )`` of std packages     ``package main`` before it
+           then one ``func`` without receiver
+java       ``import java.…;``/``import javax.…;`` (``static`` and  the imports first, then the
+           ``.*`` allowed) then one method with its modifiers      method inside a class
+========== ======================================================= ==============================
+
+Comments and whitespace are allowed between tokens; nothing but whitespace and comments may follow
+the function's closing brace. :func:`split_code` cuts an answer into (imports, function).
+
+Repetition is bounded where it has no legitimate use: a ``return`` (also ``break``, ``continue``,
+``throw``, …) ends its block, and a block holds at most ``max_statements`` statements (fewer when
+``max_body_chars`` says the body must be short).
+
+Example::
+
+    from lift_dspy.constraints.code import code_grammar
+
+    lark = code_grammar("rust", "fn clamp(x: i32, lo: i32, hi: i32) -> i32")
+    # the model writes only `{ ... }` after the pinned header (and any `use std::...;` before it)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Literal, get_args
+
+from lift_dspy.constraints.code import _go, _java, _rust, _typescript
+from lift_dspy.constraints.code._stdlib import STD_IMPORTS
+from lift_dspy.errors import UnsupportedLanguageError
+
+__all__ = [
+    "CHARS_PER_STATEMENT",
+    "CODE_LANGUAGES",
+    "DEFAULT_MAX_STATEMENTS",
+    "STD_IMPORTS",
+    "CodeLanguage",
+    "UnsupportedLanguageError",
+    "code_grammar",
+    "split_code",
+]
+
+CodeLanguage = Literal["typescript", "rust", "go", "java"]
+CODE_LANGUAGES: tuple[CodeLanguage, ...] = get_args(CodeLanguage)
+
+DEFAULT_MAX_STATEMENTS = 48
+"""Statements per block by default: real single functions of <= 40 lines never need more."""
+
+CHARS_PER_STATEMENT = 16
+"""The shortest typical statement with its indentation: ``max_body_chars`` allows this many per block."""
+
+
+def _one_line_rules(grammar: str) -> str:
+    """Join indented continuation lines: Lark wants a rule on one line (or ``|``-led lines)."""
+    return re.sub(r"\n[ \t]+(?=\S)", " ", grammar)
+
+
+_GRAMMARS: dict[str, str] = {
+    "typescript": _one_line_rules(_typescript.GRAMMAR),
+    "rust": _one_line_rules(_rust.GRAMMAR),
+    "go": _one_line_rules(_go.GRAMMAR),
+    "java": _one_line_rules(_java.GRAMMAR),
+}
+
+_ALIASES = {"ts": "typescript", "rs": "rust", "golang": "go"}
+
+
+def _language(language: str) -> CodeLanguage:
+    name = _ALIASES.get(language.strip().lower(), language.strip().lower())
+    if name not in _GRAMMARS:
+        raise UnsupportedLanguageError(language, supported=CODE_LANGUAGES)
+    return name  # type: ignore[return-value]
+
+
+def _lark_string(text: str) -> str:
+    """``text`` as a Lark string literal (one lexeme: exactly these bytes)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _std_terminal(language: str) -> str:
+    if language == "go":
+        paths = " | ".join(_lark_string(f'"{path}"') for path in STD_IMPORTS["go"])
+        return f"STD_IMPORT: {paths}\n"
+    return ""
+
+
+@functools.lru_cache(maxsize=256)
+def code_grammar(
+    language: str,
+    header: str | None = None,
+    *,
+    max_statements: int = DEFAULT_MAX_STATEMENTS,
+    max_body_chars: int | None = None,
+) -> str:
+    """The Lark grammar (llguidance dialect) of one complete function in ``language``.
+
+    Args:
+        language: ``"typescript"``, ``"rust"``, ``"go"`` or ``"java"`` (``ts``/``rs``/``golang`` too).
+        header: the exact function header (``fn clamp(x: i32) -> i32``,
+            ``public static int clamp(int x)``, ...). Given, it is forced byte for byte and only
+            the body (and std imports before the header) is generated; None allows any function.
+        max_statements: most statements in one block (each nested block counts on its own).
+        max_body_chars: the body size the caller can afford (derive it from the call's
+            ``max_tokens``, about 3 characters a token). It lowers the statement cap to
+            ``max_body_chars // CHARS_PER_STATEMENT`` (at least 2) per block, so a model that
+            repeats itself must close the block early; it is not an exact length bound (a
+            context-free grammar cannot count characters across nested blocks, and llguidance's
+            ``max_tokens`` attribute truncates a sub-grammar instead of closing it).
+
+    Returns:
+        A grammar whose ``start`` rule is the function, ready for
+        ``llguidance.LLMatcher.grammar_from_lark`` or vLLM's ``structured_outputs={"grammar": ...}``.
+
+    Raises:
+        UnsupportedLanguageError: for any other language.
+        ValueError: for a non-positive bound or a header with a newline-free check failing.
+    """
+    lang = _language(language)
+    if max_statements < 1:
+        raise ValueError(f"max_statements must be >= 1, got {max_statements}")
+    if max_body_chars is not None:
+        if max_body_chars < 2:
+            raise ValueError(f"max_body_chars must be >= 2 (the two braces), got {max_body_chars}")
+        max_statements = min(max_statements, max(2, max_body_chars // CHARS_PER_STATEMENT))
+    core = _GRAMMARS[lang].replace("@STMTS@", f"{{0,{max_statements}}}") + _std_terminal(lang)
+    head = "fn_header" if header is None else _lark_string(header.strip())
+    imports = "" if lang == "typescript" else "imports? "
+    return f"start: {imports}{head} body\n{core}"
+
+
+_IMPORT_LINE = {
+    "go": re.compile(r"import\b"),
+    "java": re.compile(r"import\b"),
+    "rust": re.compile(r"(pub\s+)?use\b"),
+    "typescript": re.compile(r"import\b"),
+}
+
+
+def split_code(language: str, text: str) -> tuple[str, str]:
+    """Cut an answer of :func:`code_grammar` into ``(imports, function)``, both stripped.
+
+    The imports are the leading import declarations (Go's parenthesized block included) and the
+    comments between them; the function is the rest. Pure text work: no parsing, no validation.
+    """
+    lang = _language(language)
+    pattern = _IMPORT_LINE[lang]
+    lines = text.strip().splitlines()
+    cut = 0
+    in_block = False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if in_block:
+            if stripped.startswith(")"):
+                in_block = False
+            cut = i + 1
+        elif pattern.match(stripped):
+            in_block = lang == "go" and stripped.rstrip().endswith("(")
+            cut = i + 1
+        elif not stripped or stripped.startswith("//"):
+            continue
+        else:
+            break
+    return "\n".join(lines[:cut]).strip(), "\n".join(lines[cut:]).strip()
