@@ -27,17 +27,25 @@ from lift_dspy.schemas import (
 
 __all__ = [
     "IRToGo",
+    "IRToGoSource",
     "IRToJava",
+    "IRToJavaSource",
     "IRToRust",
+    "IRToRustSource",
+    "IRToSource",
     "IRToTypeScript",
+    "IRToTypeScriptSource",
     "NLToIR",
     "RepairCode",
     "RepairGo",
     "RepairJava",
     "RepairRust",
+    "RepairSource",
     "RepairTypeScript",
     "ir_to_code_signature",
+    "ir_to_source_signature",
     "repair_signature",
+    "repair_source_signature",
 ]
 
 _IR_DESC = "The function to implement: name, params with IR types, returns, conditions, examples."
@@ -218,3 +226,100 @@ def repair_signature(language: str) -> type[dspy.Signature]:
         ValueError: Unknown language; the message lists the valid ones.
     """
     return _pick(_REPAIR, language)
+
+
+# -- The function as raw source under a language grammar (IRToCode's default code form) -----------
+#
+# The output field ``code`` is a plain ``str`` here; IRToCode narrows it per call to
+# ``Annotated[str, lift_dspy.Grammar(code_grammar(language, header))]``, so the header is forced
+# and the model writes only the std imports it needs and the body.
+
+_CODE_DESC = (
+    "Imports the body needs (standard library only), then the complete function: the header, then the body."
+)
+
+
+class IRToSource(dspy.Signature):
+    """Implement the IR as one function. Write only code, no explanations and no markdown."""
+
+    ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    header: str = dspy.InputField(desc="The function's header, fixed: write the body that follows it.")
+    code: str = dspy.OutputField(desc=_CODE_DESC)
+
+
+class IRToTypeScriptSource(IRToSource):
+    """Implement the IR as one TypeScript function, checked with `tsc --strict` (ES2022, no Node APIs).
+
+    - Start with the header exactly as given, then the body in braces; every path returns.
+    - Use const/let, for...of loops, Math.*, array methods. No imports.
+    - Violated preconditions: throw new Error("...").
+    """
+
+
+class IRToRustSource(IRToSource):
+    """Implement the IR as one Rust function, checked with `rustc --edition 2021 --crate-type lib`.
+
+    - First the `use std::...;` lines the body needs, then the header exactly as given and the body.
+    - The last expression (no semicolon) is the result; use `let mut` for variables you change.
+    - Violated preconditions: panic!("...").
+    """
+
+
+class IRToGoSource(IRToSource):
+    """Implement the IR as one Go function in `package lib`, checked with `go build` and `go vet`.
+
+    - First `import "..."` lines for the standard packages the body uses (an unused import is an
+      error), then the header exactly as given and the body; every path returns.
+    - Violated preconditions: panic("...").
+    """
+
+
+class IRToJavaSource(IRToSource):
+    """Implement the IR as one Java 17 method (public static, placed in a final class), checked with `javac`.
+
+    - First `import java.util.*;`-style lines the body needs (List, Map, ArrayList, HashMap...), then
+      the header exactly as given and the body; every path returns.
+    - Violated preconditions: throw new IllegalArgumentException("...").
+    """
+
+
+class RepairSource(dspy.Signature):
+    """Fix a function that the compiler rejected, keeping the IR's behaviour.
+
+    Read each diagnostic and the source line it quotes, change only what it points at, and write
+    the complete corrected function again: the imports it needs, the same header, every line of
+    the body.
+    """
+
+    language: str = dspy.InputField(desc="typescript, rust, go or java.")
+    ir: FunctionIR = dspy.InputField(desc=_IR_DESC)
+    previous: str = dspy.InputField(desc="The function that failed to compile.")
+    diagnostics: str = dspy.InputField(desc="The compiler's errors, each with the source line it is about.")
+    code: str = dspy.OutputField(desc="The corrected imports and function, complete.")
+
+
+_IR_TO_SOURCE: dict[Language, type[dspy.Signature]] = {
+    "typescript": IRToTypeScriptSource,
+    "rust": IRToRustSource,
+    "go": IRToGoSource,
+    "java": IRToJavaSource,
+}
+
+
+def ir_to_source_signature(language: str) -> type[dspy.Signature]:
+    """The IR -> raw source signature for ``language`` (output ``code: str``).
+
+    Raises:
+        ValueError: Unknown language; the message lists the valid ones.
+    """
+    return _pick(_IR_TO_SOURCE, language)
+
+
+def repair_source_signature(language: str) -> type[dspy.Signature]:
+    """The repair signature of the raw-source form (the same for every language; checks the name).
+
+    Raises:
+        ValueError: Unknown language; the message lists the valid ones.
+    """
+    _pick(_IR_TO_SOURCE, language)
+    return RepairSource

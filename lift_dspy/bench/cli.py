@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "bench",
         help="benchmark lift-dspy against stock DSPy and hand-rolled clients",
-        description="Run the IR-to-code and agent task suites through five client configurations on "
+        description="Run the IR-to-code and agent task suites through six client configurations on "
         "the same model (starting and stopping the vLLM servers they need), plus a throughput test "
         "under concurrency; write a journal, report.md and plots.",
         epilog=_EPILOG,
@@ -54,8 +54,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--configs",
         default=None,
-        help="comma-separated subset of lift-guidance, lift-xgrammar, dspy-chat, dspy-json, hand-rolled "
-        "(default: all five)",
+        help="comma-separated subset of lift-guidance, lift-json-parts, lift-xgrammar, dspy-chat, "
+        "dspy-json, hand-rolled (default: all six)",
     )
     p.add_argument("--tasks", default=None, help="task id patterns, e.g. 'rust/*,intent/*'")
     p.add_argument("--samples", type=int, default=1, help="samples per (configuration, task) (default: 1)")
@@ -64,6 +64,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--rounds", type=int, default=None, help="rounds per side (default: 3; quick: 1)")
     p.add_argument("--no-throughput", action="store_true", help="skip the concurrency test")
     p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument(
+        "--greedy-samples",
+        type=int,
+        default=0,
+        help="the first N samples of each task run greedy, the rest at --temperature (default: 0)",
+    )
     p.add_argument("--max-tokens", type=int, default=512, help="per LM call (default: 512)")
     p.add_argument("--max-text-chars", type=int, default=300, help="lift-dspy text bound (default: 300)")
     p.add_argument("--max-repairs", type=int, default=2, help="repair rounds per code task (default: 2)")
@@ -106,6 +112,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         max_model_len=args.max_model_len,
         settings=Settings(
             temperature=args.temperature,
+            greedy_samples=args.greedy_samples,
             max_tokens=args.max_tokens,
             max_text_chars=args.max_text_chars or None,
             max_repairs=args.max_repairs,

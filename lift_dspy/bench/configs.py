@@ -1,14 +1,19 @@
-"""The five benchmark configurations and a per-sample session that runs a task through one of them.
+"""The six benchmark configurations and a per-sample session that runs a task through one of them.
 
-=================  =============================================================  ==============
-configuration      client                                                         server backend
-=================  =============================================================  ==============
-``lift-guidance``  ``GuidanceLM`` + DSPy's default ``ChatAdapter``                ``guidance``
-``lift-xgrammar``  ``GuidanceLM(backend="xgrammar")`` + ``dspy.JSONAdapter()``    ``xgrammar``
-``dspy-chat``      stock ``dspy.LM("openai/<model>")`` + ``ChatAdapter``          ``guidance``
-``dspy-json``      stock ``dspy.LM("openai/<model>")`` + ``dspy.JSONAdapter()``   ``guidance``
-``hand-rolled``    raw OpenAI client, ``json_schema`` from the Pydantic model     ``guidance``
-=================  =============================================================  ==============
+===================  =============================================================  ==============
+configuration        client                                                         server backend
+===================  =============================================================  ==============
+``lift-guidance``    ``GuidanceLM`` + DSPy's default ``ChatAdapter``                ``guidance``
+``lift-json-parts``  the same, code tasks only, IRToCode's ``json-parts`` form      ``guidance``
+``lift-xgrammar``    ``GuidanceLM(backend="xgrammar")`` + ``dspy.JSONAdapter()``    ``xgrammar``
+``dspy-chat``        stock ``dspy.LM("openai/<model>")`` + ``ChatAdapter``          ``guidance``
+``dspy-json``        stock ``dspy.LM("openai/<model>")`` + ``dspy.JSONAdapter()``   ``guidance``
+``hand-rolled``      raw OpenAI client, ``json_schema`` from the Pydantic model     ``guidance``
+===================  =============================================================  ==============
+
+``lift-guidance`` runs IRToCode's default code form (``grammar-code``: the function as raw source
+under its language's grammar); ``lift-json-parts`` is the same client with the implementation as
+JSON parts, so the two code forms are compared side by side on the same server.
 
 Every configuration gets the same sampling settings (:class:`Settings`), no cache and no retries,
 and a fresh client per sample so that calls, tokens and errors are attributed exactly.
@@ -26,10 +31,11 @@ import dspy
 
 from lift_dspy.bench.calls import CallLog, CallRecorder, UsageTransport
 from lift_dspy.bench.handrolled import HandRolledIRToCode, HandRolledPredict
-from lift_dspy.programs.ir_to_code import IRToCode
+from lift_dspy.programs.ir_to_code import CodeForm, IRToCode
 from lift_dspy.programs.tasks import AgentTask, CodeTask
 
 __all__ = [
+    "CODE_ONLY",
     "CONFIGS",
     "DESCRIPTIONS",
     "HEADLINE",
@@ -42,22 +48,37 @@ __all__ = [
     "configs_for_backend",
 ]
 
-ConfigName = Literal["lift-guidance", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled"]
+ConfigName = Literal[
+    "lift-guidance", "lift-json-parts", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled"
+]
 ServerBackend = Literal["guidance", "xgrammar"]
 
-CONFIGS: tuple[ConfigName, ...] = ("lift-guidance", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled")
+CONFIGS: tuple[ConfigName, ...] = (
+    "lift-guidance",
+    "lift-json-parts",
+    "lift-xgrammar",
+    "dspy-chat",
+    "dspy-json",
+    "hand-rolled",
+)
+CODE_ONLY: frozenset[str] = frozenset({"lift-json-parts"})
+"""Configurations that differ from another only on code tasks (they skip the agent tasks)."""
 HEADLINE: ConfigName = "lift-guidance"
 """The lift-dspy configuration every other one is compared with."""
 
 SERVER_BACKEND: dict[ConfigName, ServerBackend] = {
     "lift-guidance": "guidance",
+    "lift-json-parts": "guidance",
     "lift-xgrammar": "xgrammar",
     "dspy-chat": "guidance",
     "dspy-json": "guidance",
     "hand-rolled": "guidance",
 }
 DESCRIPTIONS: dict[str, str] = {
-    "lift-guidance": "GuidanceLM, DSPy ChatAdapter, vLLM guidance backend",
+    "lift-guidance": "GuidanceLM, DSPy ChatAdapter, vLLM guidance backend; code as raw source under "
+    "the language grammar (IRToCode code_form='grammar-code')",
+    "lift-json-parts": "as lift-guidance, code as JSON parts (IRToCode code_form='json-parts'); "
+    "code tasks only",
     "lift-xgrammar": "GuidanceLM(backend='xgrammar'), dspy.JSONAdapter, vLLM xgrammar backend "
     "(disable_any_whitespace; no max_text_chars)",
     "dspy-chat": "stock dspy.LM('openai/<model>'), ChatAdapter (unconstrained), guidance server",
@@ -73,8 +94,7 @@ def configs_for_backend(backend: str) -> tuple[ConfigName, ...]:
     own backend. ``backend`` is ``"guidance"``, ``"xgrammar"`` or anything else (no constraint
     support detected: only the configurations that do not rely on lift-dspy constraints).
     """
-    lift = {"guidance": "lift-guidance", "xgrammar": "lift-xgrammar"}.get(backend)
-    return tuple(c for c in CONFIGS if c == lift or not c.startswith("lift-"))
+    return tuple(c for c in CONFIGS if not c.startswith("lift-") or SERVER_BACKEND[c] == backend)
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,9 @@ class Settings:
 
     Attributes:
         temperature: Sampling temperature (0 = greedy, vLLM's default would make a small model ramble).
+        greedy_samples: The first this many samples of each task run greedy (temperature 0), the
+            rest at ``temperature``: ``--samples 4 --greedy-samples 1 --temperature 0.7`` is one
+            greedy and three sampled answers per task.
         max_tokens: Output token limit per LM call.
         max_text_chars: lift-dspy's bound on free text (``GuidanceLM(max_text_chars=...)``), for
             ``lift-guidance`` only: the other configurations have no such option, and vLLM's
@@ -92,6 +115,7 @@ class Settings:
     """
 
     temperature: float = 0.0
+    greedy_samples: int = 0
     max_tokens: int = 512
     max_text_chars: int | None = 300
     max_repairs: int = 2
@@ -100,6 +124,10 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict."""
         return dataclasses.asdict(self)
+
+    def for_sample(self, sample: int) -> Settings:
+        """The settings of sample number ``sample`` (greedy for the first ``greedy_samples``)."""
+        return dataclasses.replace(self, temperature=0.0) if sample < self.greedy_samples else self
 
 
 @dataclass(frozen=True)
@@ -204,8 +232,16 @@ class Session:
             )
             return program(request=task.spec)
         with self._dspy():
-            program = IRToCode([task.language], max_repairs=s.max_repairs, num_threads=1)
+            program = IRToCode(
+                [task.language], max_repairs=s.max_repairs, num_threads=1, code_form=self.code_form
+            )
             return program(request=task.spec)
+
+    @property
+    def code_form(self) -> CodeForm:
+        """How this configuration's IRToCode writes code: grammar-code needs lift-dspy's chat layout
+        on the guidance backend, so only ``lift-guidance`` has it; the others keep json-parts."""
+        return "grammar-code" if self.config == "lift-guidance" else "json-parts"
 
     def agent(self, task: AgentTask) -> dspy.Prediction:
         """Run one agent task's signature once."""

@@ -199,7 +199,10 @@ class HandRolledIRToCode(IRToCode):
         max_repairs: int = 2,
         checker: Checker | None = None,
     ) -> None:
-        super().__init__(languages, max_repairs=max_repairs, checker=checker, num_threads=1)
+        # Hand-rolled clients send a JSON schema: the json-parts form is the one they can run.
+        super().__init__(
+            languages, max_repairs=max_repairs, checker=checker, num_threads=1, code_form="json-parts"
+        )
 
         def make(replaced: Any) -> Any:
             return HandRolledPredict(

@@ -1,11 +1,13 @@
 """``report.md`` and PNG plots, built from a benchmark directory's journal alone.
 
 lift-dspy bench report DIR      # DIR/report.md, DIR/success.png, DIR/latency.png
+                                # (+ DIR/code_forms.json when code samples carry a code form)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import os
 import statistics
@@ -13,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lift_dspy.bench.codeforms import code_form_summary, render_code_forms
 from lift_dspy.bench.configs import CONFIGS, DESCRIPTIONS, HEADLINE
 from lift_dspy.bench.journal import JOURNAL_NAME, read_records
 from lift_dspy.bench.metrics import Summary, paired_ratios, ratios, server_starts, summarize, throughput
@@ -206,7 +209,8 @@ def render_report(records: Sequence[Mapping[str, Any]], *, plots: Sequence[str] 
         for f in _order({f for (cc, f) in by_family if cc == c}, FAMILIES)
     ]
     out += _table(["configuration", "family", "samples", *_METRIC_HEADER], rows)
-    out += ["", "## Errors by type", ""]
+    out += ["", *render_code_forms(code_form_summary(records))]
+    out += ["## Errors by type", ""]
     out += _errors(by_config, names)
     out += ["", "## Throughput under concurrency", ""]
     out += _throughput(records)
@@ -298,4 +302,7 @@ def write_report(directory: str | os.PathLike[str], *, plots: bool = True) -> Pa
     text = text.replace("\n", f"\n\nGenerated {stamp} from `{JOURNAL_NAME}` ({len(records)} records).\n", 1)
     path = directory / "report.md"
     path.write_text(text, encoding="utf-8")
+    forms = code_form_summary(records)
+    if forms["arms"]:
+        (directory / "code_forms.json").write_text(json.dumps(forms, indent=1) + "\n", encoding="utf-8")
     return path

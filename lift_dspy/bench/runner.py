@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from lift_dspy.bench.configs import (
+    CODE_ONLY,
     CONFIGS,
     SERVER_BACKEND,
     ConfigName,
@@ -35,6 +36,7 @@ from lift_dspy.bench.journal import Journal, Key
 from lift_dspy.bench.progress import Progress
 from lift_dspy.bench.suite import Task, run_sample, select_tasks
 from lift_dspy.bench.throughput import run_throughput, throughput_keys
+from lift_dspy.programs.tasks import CodeTask
 
 __all__ = ["BenchOptions", "Phase", "plan_phases", "run_bench", "sample_keys"]
 
@@ -78,8 +80,17 @@ class Phase:
 
 
 def sample_keys(configs: Sequence[str], tasks: Sequence[Task], samples: int) -> list[Key]:
-    """Sample keys in run order: sample by sample, task by task, configurations interleaved."""
-    return [("sample", c, t.id, s) for s in range(samples) for t in tasks for c in configs]
+    """Sample keys in run order: sample by sample, task by task, configurations interleaved.
+
+    Code-only configurations (``lift-json-parts``) get no agent tasks.
+    """
+    return [
+        ("sample", c, t.id, s)
+        for s in range(samples)
+        for t in tasks
+        for c in configs
+        if c not in CODE_ONLY or isinstance(t, CodeTask)
+    ]
 
 
 def plan_phases(options: BenchOptions, detected_backend: str | None = None) -> list[Phase]:
@@ -175,7 +186,8 @@ def _run_samples(
         for key in todo:
             _, config, task_id, sample = key
             name = cast(ConfigName, config)  # keys are built from ConfigName values
-            future = pool.submit(run_sample, name, tasks[task_id], sample, endpoint, options.settings)
+            settings = options.settings.for_sample(sample)
+            future = pool.submit(run_sample, name, tasks[task_id], sample, endpoint, settings)
             futures[future] = key
         for future in as_completed(futures):
             record = future.result()

@@ -11,6 +11,9 @@ A sample record says::
     compile_ok      code only: the last implementation compiled (None: no implementation)
     task_ok         the task's own checker passed (arity, intent, resolved tool call, ...)
     repairs         repair rounds used; seconds (wall, whole pipeline), lm_seconds, compile_seconds
+    code_form       code only: grammar-code or json-parts; attempts: each compile's verdict,
+                    "ok", "syntax" (the compiler could not parse it), "other" or "timeout"
+    temperature     the sampling temperature of this sample (greedy samples: 0)
     output_tokens   completion tokens of every LM call; error / call_errors by exception type
     unexpected      the sample ended on an exception that is not an LM, parse or validation
                     error (a harness or program bug; ``lift-dspy bench`` then exits 1)
@@ -28,6 +31,7 @@ from dspy.utils.exceptions import AdapterParseError, LMError
 from pydantic import ValidationError
 
 from lift_dspy.bench.configs import ConfigName, Endpoint, Session, Settings
+from lift_dspy.programs.compile_errors import classify
 from lift_dspy.programs.tasks import AGENT_TASKS, CODE_TASKS, AgentTask, CodeTask
 
 __all__ = ["Task", "all_tasks", "error_type", "family", "run_sample", "select_tasks"]
@@ -109,6 +113,7 @@ def run_sample(
         "error": None,
         "error_message": None,
         "detail": "",
+        "temperature": settings.temperature,
     }
     started = time.perf_counter()
     try:
@@ -140,6 +145,8 @@ def _code(record: dict[str, Any], session: Session, task: CodeTask) -> None:
     record["repairs"] = result.repairs
     record["compile_seconds"] = sum(a.seconds for a in result.attempts)
     record["tool"] = result.tool
+    record["code_form"] = session.code_form
+    record["attempts"] = [classify(task.language, a.diagnostics, ok=a.ok) for a in result.attempts]
     if result.error:
         record["error"] = error_type(result.error)
         record["error_message"] = _short(result.error)

@@ -236,7 +236,10 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
             lines.append(f"{rule_name}[suffix={_lark_string(delimiter)}]: {terminal}")
             pieces.append(rule_name)
         elif rule.kind == "choice":
-            lines.append(f"{rule_name}: " + " | ".join(_lark_string(text) for text, _ in rule.choices))
+            # One lexeme for all choices: as rule alternatives, each would be an Earley item, and
+            # llguidance rejects every answer once a row passes 2000 items (a 2000-value Literal).
+            lines.append(f"{rule_name}: CHOICE_{index}")
+            lines.append(f"CHOICE_{index}: " + " | ".join(_lark_string(text) for text, _ in rule.choices))
             pieces += [rule_name, _lark_string(delimiter)]
         else:
             forms = [

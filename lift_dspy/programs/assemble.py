@@ -5,7 +5,8 @@ The LLM fills an implementation object (signature, imports, helper types, body l
 
 - TypeScript: an ES module with ``export interface`` helpers and an ``export function``.
 - Rust: a library crate with ``use`` lines, ``pub struct`` helpers and a ``pub fn``.
-- Go: ``package lib`` with an import block, struct helpers and the function.
+- Go: ``package lib`` with an import block (imports the body never uses are dropped: Go rejects
+  them), struct helpers and the function.
 - Java: a ``public final class`` named after the function (``clampValue`` -> ``ClampValue``)
   holding nested ``record`` helpers and the method as ``public static``.
 
@@ -160,17 +161,30 @@ def _rust(impl: RustImplementation) -> str:
 
 def _go(impl: GoImplementation) -> str:
     parts = ["package lib"]
-    if impl.imports:
-        parts.append("import (\n" + "\n".join(f'\t"{i}"' for i in impl.imports) + "\n)")
+    # Go rejects unused imports; drop those the body never refers to (as the grammar-code form does).
+    sig = impl.function_signature
+    code = [
+        *impl.body_statements,
+        *(f.type for h in impl.helper_types for f in h.fields),
+        *(p.type for p in sig.params),
+        sig.return_type,
+    ]
+    imports = [i for i in impl.imports if _go_uses(i, code)]
+    if imports:
+        parts.append("import (\n" + "\n".join(f'\t"{i}"' for i in imports) + "\n)")
     for helper in impl.helper_types:
         fields = "\n".join(f"\t{f.name} {f.type}" for f in helper.fields)
         parts.append(f"type {helper.name} struct {{\n{fields}\n}}")
-    sig = impl.function_signature
     params = ", ".join(f"{p.name} {p.type}" for p in sig.params)
     ret = f" {sig.return_type.strip()}" if sig.return_type.strip() else ""
     body = "\n".join(reindent(impl.body_statements, unit="\t", close_blocks=True))
     parts.append(f"func {sig.name}({params}){ret} {{\n{body}\n}}")
     return "\n\n".join(parts) + "\n"
+
+
+def _go_uses(package: str, body: list[str]) -> bool:
+    name = package.strip().strip('"').rsplit("/", 1)[-1]
+    return bool(name) and re.search(rf"\b{re.escape(name)}\s*\.", "\n".join(body)) is not None
 
 
 def _java(impl: JavaImplementation) -> str:

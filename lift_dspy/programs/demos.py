@@ -12,10 +12,19 @@ from typing import Any
 
 import dspy
 
+from lift_dspy.programs.assemble import reindent
 from lift_dspy.programs.headers import header
 from lift_dspy.schemas import Language
 
-__all__ = ["DEMO_IMPLEMENTATIONS", "DEMO_IR", "DEMO_REQUEST", "code_demo", "ir_demo"]
+__all__ = [
+    "DEMO_IMPLEMENTATIONS",
+    "DEMO_IR",
+    "DEMO_REQUEST",
+    "code_demo",
+    "demo_source",
+    "ir_demo",
+    "source_demo",
+]
 
 DEMO_REQUEST = "Count how many numbers in a list are greater than a threshold."
 
@@ -112,3 +121,27 @@ def code_demo(language: Language) -> dspy.Example:
     return dspy.Example(
         ir=DEMO_IR, header=header(language, DEMO_IR), implementation=DEMO_IMPLEMENTATIONS[language]
     ).with_inputs("ir", "header")
+
+
+_INDENT: dict[Language, str] = {"typescript": "  ", "rust": "    ", "go": "\t", "java": "    "}
+
+
+def demo_source(language: Language) -> str:
+    """The demo implementation written as the grammar-code form's answer: imports, then the function."""
+    impl = DEMO_IMPLEMENTATIONS[language]
+    head = header(language, DEMO_IR).splitlines()[0]
+    quotes = '"' if language == "rust" else "\"'`"
+    body = reindent(impl["body_statements"], unit=_INDENT[language], quotes=quotes)
+    imports = {
+        "java": [f"import {i};" for i in impl.get("imports", [])],
+        "rust": [f"use {u};" for u in impl.get("uses", [])],
+        "go": [f'import "{i}"' for i in impl.get("imports", [])],
+    }.get(language, [])
+    function = "\n".join([head + " {", *body, "}"])
+    return "\n".join([*imports, function]) if imports else function
+
+
+def source_demo(language: Language) -> dspy.Example:
+    """The IR -> raw source demo for ``language`` (the grammar-code form of IRToCode)."""
+    head = header(language, DEMO_IR).splitlines()[0]
+    return dspy.Example(ir=DEMO_IR, header=head, code=demo_source(language)).with_inputs("ir", "header")

@@ -1,9 +1,18 @@
 """IRToCode: request -> IR -> code in TypeScript, Rust, Go and Java that the real compilers accept.
 
-For each language the module asks for an implementation object, assembles it into a source file,
-compiles it (never runs it) and, while the compiler rejects it, feeds the diagnostics back through
-a repair signature, up to ``max_repairs`` times. Languages run concurrently, so a vLLM server can
-batch their requests.
+For each language the module asks for the function, assembles it into a source file, compiles it
+(never runs it) and, while the compiler rejects it, feeds the diagnostics back through a repair
+signature, up to ``max_repairs`` times. Languages run concurrently, so a vLLM server can batch
+their requests.
+
+Two code forms:
+
+- ``"grammar-code"`` (default): the function as raw source under its language's grammar
+  (:func:`lift_dspy.constraints.code.code_grammar`) with the header the IR implies forced; the
+  model writes the standard-library imports it needs and the body, which cannot be syntactically
+  wrong where the grammar reaches (:mod:`lift_dspy.programs.source`).
+- ``"json-parts"``: an implementation object (signature, imports, helper types, body lines as JSON
+  strings) assembled by :mod:`lift_dspy.programs.assemble`; only the wrapper is constrained.
 """
 
 from __future__ import annotations
@@ -15,21 +24,36 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 from dspy.utils.exceptions import AdapterParseError, LMError
 from pydantic import BaseModel, ValidationError
 
 from lift_dspy.programs.assemble import assemble
-from lift_dspy.programs.demos import code_demo, ir_demo
+from lift_dspy.programs.demos import code_demo, ir_demo, source_demo
 from lift_dspy.programs.headers import header, pinned_implementation_model
+from lift_dspy.programs.source import (
+    assemble_source,
+    body_chars_bound,
+    function_header,
+    narrowed_signature,
+    required_imports,
+)
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, check
 from lift_dspy.schemas import LANGUAGES, FunctionIR, Language
-from lift_dspy.signatures.ir_to_code import NLToIR, ir_to_code_signature, repair_signature
+from lift_dspy.signatures.ir_to_code import (
+    NLToIR,
+    ir_to_code_signature,
+    ir_to_source_signature,
+    repair_signature,
+    repair_source_signature,
+)
 
 __all__ = [
+    "CODE_FORMS",
     "Attempt",
+    "CodeForm",
     "IRToCode",
     "LanguageResult",
     "PinnablePredict",
@@ -38,6 +62,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+CodeForm = Literal["grammar-code", "json-parts"]
+CODE_FORMS: tuple[CodeForm, ...] = ("grammar-code", "json-parts")
 
 Checker = Callable[[Language, str], CompileResult]
 """A compile check: ``(language, source) -> CompileResult`` (``toolchains.check`` by default)."""
@@ -69,7 +96,8 @@ class LanguageResult:
             no implementation was produced (see ``error``).
         diagnostics: The last compiler output, or the reason it was not checked.
         repairs: Repair rounds used.
-        implementation: The last implementation object.
+        implementation: The last answer: the source text the model wrote (grammar-code form) or
+            the implementation object (json-parts form).
         attempts: Every compile, in order.
         tool: The compiler and its version, e.g. ``"rustc 1.95.0 (...)"``.
         error: Why generation stopped early, if it did.
@@ -80,7 +108,7 @@ class LanguageResult:
     ok: bool | None = None
     diagnostics: str = ""
     repairs: int = 0
-    implementation: BaseModel | None = None
+    implementation: BaseModel | str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     tool: str = ""
     error: str | None = None
@@ -169,6 +197,13 @@ class PinnablePredict(dspy.Predict):
         return pin_signature(self, signature)
 
 
+def _max_tokens() -> int | None:
+    """The configured LM's ``max_tokens`` (what bounds the grammar-code body), if it has one."""
+    lm = dspy.settings.lm
+    value = (getattr(lm, "kwargs", None) or {}).get("max_tokens")
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
 def _as_ir(value: FunctionIR | Mapping[str, Any] | BaseModel) -> FunctionIR:
     if isinstance(value, FunctionIR):
         return value
@@ -186,9 +221,11 @@ class IRToCode(dspy.Module):
         num_threads: Languages processed at the same time (1 = one after another).
         demos: Start each step with one worked example (:mod:`lift_dspy.programs.demos`); small
             models need it. Repairs get none, to keep their prompts short.
-        pin_signature: Fix ``function_signature`` in the grammar to the header the IR implies
-            (:func:`~lift_dspy.programs.headers.pinned_implementation_model`), so the LM writes
-            only imports, helper types and the body. False lets the LM choose the signature.
+        pin_signature: Fix the function's header in the grammar to the one the IR implies, so
+            the LM writes only imports (and, for json-parts, helper types) and the body. False lets
+            the LM choose the header (grammar-code: any function of the language).
+        code_form: ``"grammar-code"`` (default): the function as raw source under its language's
+            grammar; ``"json-parts"``: an implementation object whose body lines are JSON strings.
 
     Example:
         >>> import dspy, lift_dspy
@@ -208,10 +245,14 @@ class IRToCode(dspy.Module):
         num_threads: int = 4,
         demos: bool = True,
         pin_signature: bool = True,
+        code_form: CodeForm = "grammar-code",
     ) -> None:
         super().__init__()
         if max_repairs < 0:
             raise ValueError(f"max_repairs must be >= 0, got {max_repairs}")
+        if code_form not in CODE_FORMS:
+            raise ValueError(f"unknown code_form {code_form!r}; expected one of {', '.join(CODE_FORMS)}")
+        self.code_form: CodeForm = code_form
         self.languages: tuple[Language, ...] = tuple(languages)
         for lang in self.languages:
             if lang not in LANGUAGES:
@@ -221,12 +262,15 @@ class IRToCode(dspy.Module):
         self.num_threads = max(1, num_threads)
         self.pin_signature = pin_signature
         self.nl_to_ir = dspy.Predict(NLToIR)
-        self.generate = {lang: PinnablePredict(ir_to_code_signature(lang)) for lang in LANGUAGES}
-        self.repair = {lang: PinnablePredict(repair_signature(lang)) for lang in LANGUAGES}
+        raw = code_form == "grammar-code"
+        generate_sig = ir_to_source_signature if raw else ir_to_code_signature
+        repair_sig = repair_source_signature if raw else repair_signature
+        self.generate = {lang: PinnablePredict(generate_sig(lang)) for lang in LANGUAGES}
+        self.repair = {lang: PinnablePredict(repair_sig(lang)) for lang in LANGUAGES}
         if demos:
             self.nl_to_ir.demos = [ir_demo()]
             for lang, predictor in self.generate.items():
-                predictor.demos = [code_demo(lang)]
+                predictor.demos = [source_demo(lang) if raw else code_demo(lang)]
 
     def forward(
         self,
@@ -252,6 +296,7 @@ class IRToCode(dspy.Module):
         if ir is None:
             if not request:
                 raise ValueError("IRToCode needs a request (text) or an ir")
+            logger.info("IR: request -> IR")
             ir_value = _as_ir(self.nl_to_ir(request=request).ir)
         else:
             ir_value = _as_ir(ir)
@@ -274,10 +319,18 @@ class IRToCode(dspy.Module):
         results = {r.language: r for r in done}
         return dspy.Prediction(ir=ir_value, results=results, ok=all(r.ok for r in done))
 
-    def _compile(self, result: LanguageResult, implementation: BaseModel) -> bool:
-        """Assemble and check one implementation; record it. Returns True when repairs may help."""
+    def _compile(self, result: LanguageResult, implementation: BaseModel | str, ir: FunctionIR) -> bool:
+        """Assemble and check one answer; record it. Returns True when repairs may help."""
         result.implementation = implementation
-        result.source = assemble(result.language, implementation)
+        if isinstance(implementation, str):
+            result.source = assemble_source(
+                result.language,
+                implementation,
+                header=function_header(result.language, ir) if self.pin_signature else None,
+                required_imports=required_imports(result.language, ir),
+            )
+        else:
+            result.source = assemble(result.language, implementation)
         try:
             verdict = self.checker(result.language, result.source)
         except ToolchainMissingError as exc:
@@ -286,41 +339,68 @@ class IRToCode(dspy.Module):
         result.ok, result.diagnostics = verdict.ok, verdict.diagnostics
         result.tool = f"{verdict.tool} {verdict.version}".strip()
         result.attempts.append(Attempt(result.source, verdict.ok, verdict.diagnostics, verdict.seconds))
-        logger.debug("%s: compile ok=%s (attempt %d)", result.language, verdict.ok, len(result.attempts))
+        logger.info(
+            "%s: %s (attempt %d, %s %.1f s)",
+            result.language,
+            "compiles" if verdict.ok else "does not compile",
+            len(result.attempts),
+            verdict.tool,
+            verdict.seconds,
+        )
         return not verdict.ok and not verdict.timed_out
 
     def _pin(
         self, predictor: PinnablePredict, language: Language, ir: FunctionIR
     ) -> contextlib.AbstractContextManager[None]:
-        """Within the block, the predictor's output is pinned to the IR's header (if configured)."""
+        """Within the block, the predictor's output is held to the IR's header (if configured).
+
+        grammar-code: the ``code`` field gets the language's grammar, with the header forced when
+        ``pin_signature`` (cached per header, so each grammar compiles once) and the body bounded
+        by the call's ``max_tokens``. json-parts: ``function_signature`` becomes constants.
+        """
+        if self.code_form == "grammar-code":
+            head = function_header(language, ir) if self.pin_signature else None
+            bound = body_chars_bound(_max_tokens())
+            return predictor.pinned(narrowed_signature(predictor.signature, language, head, bound))
         if not self.pin_signature:
             return contextlib.nullcontext()
         pinned = pinned_implementation_model(language, ir)
         return predictor.pinned(predictor.signature.with_updated_fields("implementation", type_=pinned))
 
+    def _answer(self, prediction: dspy.Prediction) -> BaseModel | str:
+        if self.code_form == "grammar-code":
+            return str(prediction.code)
+        answer: BaseModel = prediction.implementation
+        return answer
+
     def _one_language(self, language: Language, ir: FunctionIR) -> LanguageResult:
         result = LanguageResult(language=language)
         generate, repair = self.generate[language], self.repair[language]
         try:
+            head = function_header(language, ir) if self.code_form == "grammar-code" else header(language, ir)
+            logger.info("%s: generating", language)
             with self._pin(generate, language, ir):
-                implementation = generate(ir=ir, header=header(language, ir)).implementation
-            retry = self._compile(result, implementation)
+                implementation = self._answer(generate(ir=ir, header=head))
+            retry = self._compile(result, implementation, ir)
         except _RECOVERABLE as exc:
             result.error = f"generation failed: {type(exc).__name__}: {exc}"
             logger.info("%s: %s", language, result.error)
             return result
         while retry and result.repairs < self.max_repairs:
             result.repairs += 1
+            logger.info("%s: repair %d", language, result.repairs)
             try:
                 diagnostics = annotate_diagnostics(result.diagnostics, result.source)
                 with self._pin(repair, language, ir):
-                    fixed = repair(
-                        language=language,
-                        ir=ir,
-                        previous=result.implementation,
-                        diagnostics=trim_diagnostics(diagnostics),
-                    ).implementation
-                retry = self._compile(result, fixed)
+                    fixed = self._answer(
+                        repair(
+                            language=language,
+                            ir=ir,
+                            previous=result.implementation,
+                            diagnostics=trim_diagnostics(diagnostics),
+                        )
+                    )
+                retry = self._compile(result, fixed, ir)
             except _RECOVERABLE as exc:
                 result.error = f"repair {result.repairs} failed: {type(exc).__name__}: {exc}"
                 logger.info("%s: %s", language, result.error)

@@ -55,7 +55,13 @@ def _options(tmp_path: Path, **kw: Any) -> BenchOptions:
 
 
 def test_configs_for_backend() -> None:
-    assert configs_for_backend("guidance") == ("lift-guidance", "dspy-chat", "dspy-json", "hand-rolled")
+    assert configs_for_backend("guidance") == (
+        "lift-guidance",
+        "lift-json-parts",
+        "dspy-chat",
+        "dspy-json",
+        "hand-rolled",
+    )
     assert configs_for_backend("xgrammar") == ("lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled")
     assert configs_for_backend("none") == ("dspy-chat", "dspy-json", "hand-rolled")
 
@@ -63,7 +69,7 @@ def test_configs_for_backend() -> None:
 def test_managed_servers_run_guidance_then_xgrammar(tmp_path: Path) -> None:
     phases = plan_phases(BenchOptions(out=tmp_path))
     assert [(p.backend, p.configs, p.throughput) for p in phases] == [
-        ("guidance", ("lift-guidance", "dspy-chat", "dspy-json", "hand-rolled"), True),
+        ("guidance", ("lift-guidance", "lift-json-parts", "dspy-chat", "dspy-json", "hand-rolled"), True),
         ("xgrammar", ("lift-xgrammar",), False),
     ]
     only = plan_phases(BenchOptions(out=tmp_path, configs=("hand-rolled",)))

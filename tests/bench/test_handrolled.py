@@ -180,7 +180,7 @@ def test_hand_rolled_ir_to_code_keeps_the_programs_demos() -> None:
     program = HandRolledIRToCode(
         ["rust"], client=_client(Server()), model="m", temperature=0.0, max_tokens=8, log=CallLog()
     )
-    reference = IRToCode(["rust"])
+    reference = IRToCode(["rust"], code_form="json-parts")
     assert isinstance(program.nl_to_ir, HandRolledPredict)
     assert program.nl_to_ir.demos == reference.nl_to_ir.demos
     assert program.generate["rust"].demos == reference.generate["rust"].demos

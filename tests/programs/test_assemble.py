@@ -1,16 +1,17 @@
 """Implementation object -> source text: golden files per language, and they compile.
 
 Refresh the golden files after an intended layout change with
-``LIFT_DSPY_UPDATE_GOLDEN=1 pytest tests/programs/test_assemble.py``.
+``LIFT_DSPY_UPDATE_GOLDEN=1 pytest tests/programs/test_assemble.py`` (that run fails for each
+rewritten file: review the diff, then rerun without it).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from goldens import check_golden
 from lift_dspy.schemas import LANGUAGES, JavaImplementation, Language
 from pydantic import ValidationError
 
@@ -86,11 +87,7 @@ IMPLEMENTATIONS: dict[Language, dict[str, Any]] = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_golden_source(language: Language) -> None:
     source = assemble(language, IMPLEMENTATIONS[language])
-    path = GOLDEN / f"assemble.{SUFFIX[language]}"
-    if os.environ.get("LIFT_DSPY_UPDATE_GOLDEN"):
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(source, encoding="utf-8")
-    assert source == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"assemble.{SUFFIX[language]}", source)  # update mode rewrites, then fails
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -1,8 +1,12 @@
-"""IRToCode with scripted LM answers: generation, compile verdicts and the repair loop."""
+"""IRToCode (json-parts form) with scripted LM answers: generation, compile verdicts and the repair loop.
+
+The grammar-code form (the default) is tested in test_grammar_code.py.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from typing import Any
 
@@ -13,10 +17,12 @@ from dspy.utils.callback import BaseCallback
 from lift_dspy.schemas import FunctionIR, Language, RustImplementation
 from lift_dspy.signatures.ir_to_code import ir_to_code_signature
 
-from lift_dspy.programs import IRToCode
+from lift_dspy.programs import IRToCode as _IRToCode
 from lift_dspy.programs.headers import pinned_implementation_model, suggested_signature
 from lift_dspy.programs.ir_to_code import PinnablePredict, annotate_diagnostics, trim_diagnostics
 from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, find_toolchain
+
+IRToCode = functools.partial(_IRToCode, code_form="json-parts")
 
 IR: dict[str, Any] = {
     "name": "clamp_value",

@@ -7,6 +7,7 @@ resource limits, and the worst compile time found is reported as a figure (not a
 from __future__ import annotations
 
 import copy
+import json
 import re
 import time
 from collections.abc import Callable
@@ -171,25 +172,63 @@ def _wide_model(width: int) -> Any:
     return create_model(f"Wide{width}", **fields)
 
 
-EXTREMES: dict[str, Callable[[], Any]] = {
-    "Literal of 20 000 values": lambda: Literal[tuple(f"value_{i}" for i in range(20_000))],
-    "Literal of 50 000 values": lambda: Literal[tuple(f"value_{i}" for i in range(50_000))],
-    "model with 2 000 fields": lambda: _wide_model(2000),
-    "list nested 100 deep": lambda: nested_list(int, 100),
-    "model nested 40 deep": lambda: deep_model(int, 40),
+def _nested(value: Any, depth: int, wrap: Callable[[Any], Any]) -> Any:
+    for _ in range(depth):
+        value = wrap(value)
+    return value
+
+
+# name -> (the output type, one valid answer value: the last enum value, every field, the full depth)
+EXTREMES: dict[str, tuple[Callable[[], Any], Any]] = {
+    "Literal of 20 000 values": (
+        lambda: Literal[tuple(f"value_{i}" for i in range(20_000))],
+        "value_19999",
+    ),
+    "Literal of 50 000 values": (
+        lambda: Literal[tuple(f"value_{i}" for i in range(50_000))],
+        "value_49999",
+    ),
+    "model with 2 000 fields": (lambda: _wide_model(2000), {f"f{i}": i for i in range(2000)}),
+    "list nested 100 deep": (lambda: nested_list(int, 100), _nested(7, 100, lambda v: [v])),
+    "model nested 40 deep": (lambda: deep_model(int, 40), _nested(7, 40, lambda v: {"inner": v})),
 }
 
 
-@pytest.mark.timeout(600)
+def _answer(signature: Any, layout: str, value: Any) -> str:
+    """A correct answer as the server would write it: DSPy's own chat rendering, or compact JSON."""
+    if layout == "chat":
+        return dspy.ChatAdapter().format_assistant_message_content(signature, {"x": value})
+    return json.dumps({"x": value})
+
+
+@pytest.mark.timeout(600)  # "bounded time": a hang fails here; the time itself is a figure, not asserted
 @pytest.mark.parametrize("name", list(EXTREMES))
 def test_extreme_sizes_compile_in_bounded_time_or_fail_typed(name: str) -> None:
-    signature = dspy.Signature({"q": (str, dspy.InputField()), "x": (EXTREMES[name](), dspy.OutputField())})
+    """Each layout gives a constraint that accepts a valid answer, or a typed error with its fix."""
+    make, value = EXTREMES[name]
+    signature = dspy.Signature({"q": (str, dspy.InputField()), "x": (make(), dspy.OutputField())})
+    outcomes: dict[str, dict[str, Any] | lift_dspy.UnsupportedSchemaError] = {}
     for layout in sorted(ADAPTERS):
         started = time.perf_counter()
-        outcome = _constrain(signature, layout)
+        outcome = outcomes[layout] = _constrain(signature, layout)
         seconds = round(time.perf_counter() - started, 2)
         verdict = "constraint" if isinstance(outcome, dict) else f"UnsupportedSchemaError({outcome.keyword})"
         record(f"extreme: {name} / {layout}", f"{verdict} in {seconds} s")
+        if isinstance(outcome, lift_dspy.UnsupportedSchemaError):
+            assert outcome.keyword, outcome
+            assert outcome.field == "x", outcome  # names the output field
+            assert "Fix:" in str(outcome), outcome  # says what to do
+            continue
+        assert set(outcome) == {"grammar" if layout == "chat" else "json"}
+        # Compiling is not enough: the constraint must accept a correct answer (a grammar can compile
+        # and still reject everything at match time, e.g. over llguidance's Earley row limit).
+        constraint = compile_constraint(signature, layout)
+        assert constraint.structured_outputs == outcome
+        assert constraint.validate(_answer(signature, layout, value)) == {"x": value}
+    assert any(isinstance(outcome, dict) for outcome in outcomes.values()), "no layout can run it"
+    for outcome in outcomes.values():
+        if isinstance(outcome, lift_dspy.UnsupportedSchemaError) and "chat layout" in str(outcome):
+            assert isinstance(outcomes["chat"], dict), f"the fix points to the chat layout: {outcome}"
 
 
 @pytest.mark.parametrize("layout", sorted(ADAPTERS))
