@@ -5,6 +5,10 @@ a proxy that drops ``structured_outputs``). The doctor therefore samples real an
 temperature 1.0 and validates every one, then probes a Lark grammar that only llguidance accepts
 (``%json{...}`` plus a ``[lazy]`` lexeme) to tell the guidance backend from xgrammar.
 
+Behind vLLM's router (``vllm-router``) a probe reaches one worker only, so when the server answers
+the router's ``GET /workers`` the doctor also checks each worker it lists, one row per worker: a
+mixed fleet (one worker on xgrammar) fails even if the probes above happened to hit a good worker.
+
 Example:
     >>> from lift_dspy.server.doctor import doctor
     >>> report = doctor("http://127.0.0.1:8000/v1")  # doctest: +SKIP
@@ -56,6 +60,8 @@ class DoctorReport:
         models: Served model ids and their ``max_model_len`` (None if not reported).
         backend: ``"guidance"``, ``"xgrammar-or-other"``, ``"none"`` (constraints ignored) or
             ``"unknown"`` (not determined).
+        workers: Behind a router: each worker's root URL and the backend found on it
+            (``"unreachable"`` if this host cannot reach it). Empty for a plain server.
     """
 
     api_base: str
@@ -63,6 +69,7 @@ class DoctorReport:
     version: str | None = None
     models: dict[str, int | None] = field(default_factory=dict)
     backend: str = "unknown"
+    workers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +104,7 @@ def doctor(
     samples: int = 4,
     timeout: float = 120.0,
     transport: httpx.BaseTransport | None = None,
+    follow_workers: bool = True,
 ) -> DoctorReport:
     """Check a server at ``api_base`` and return a `DoctorReport` (never raises for server faults).
 
@@ -107,6 +115,7 @@ def doctor(
         samples: Answers sampled per probe (one request with ``n=samples``, temperature 1.0).
         timeout: Seconds allowed per HTTP request.
         transport: An httpx transport (tests).
+        follow_workers: Behind a router, also check every worker it lists.
     """
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
@@ -127,7 +136,44 @@ def doctor(
             return report
         json_ok = _check_json(client, base, chosen, samples, report)
         _check_backend(client, base, chosen, samples, json_ok, report)
+        workers = _router_workers(client, base) if follow_workers else []
+    for url, healthy in workers:
+        sub = doctor(
+            url, model=chosen, api_key=api_key, samples=samples, timeout=timeout, transport=transport,
+            follow_workers=False,
+        )  # fmt: skip
+        _add_worker_row(report, url, healthy, sub)
     return report
+
+
+def _router_workers(client: httpx.Client, base: str) -> list[tuple[str, bool | None]]:
+    """The workers a vllm-router lists at ``GET /workers`` as (root URL, healthy); [] if not a router."""
+    try:
+        resp = client.get(f"{base.removesuffix('/v1')}/workers")
+        items = resp.json().get("workers") if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return []
+    out: list[tuple[str, bool | None]] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("url"), str):
+            healthy = item.get("is_healthy")
+            out.append((item["url"].rstrip("/"), healthy if isinstance(healthy, bool) else None))
+    return out
+
+
+def _add_worker_row(report: DoctorReport, url: str, healthy: bool | None, sub: DoctorReport) -> None:
+    said = {True: "router: healthy", False: "router: UNHEALTHY", None: "router: health unknown"}[healthy]
+    reachable = sub.checks[0].status == "OK" if sub.checks else False
+    if not reachable:
+        report.workers[url] = "unreachable"
+        report.add(f"worker {url}", "SKIP", f"not reachable from this host ({said}); run doctor there")
+        return
+    report.workers[url] = sub.backend
+    failed = [c for c in sub.checks if c.status == "FAIL"]
+    if failed:
+        report.add(f"worker {url}", "FAIL", f"{said}; {failed[0].name}: {_short(failed[0].detail, 160)}")
+    else:
+        report.add(f"worker {url}", "OK", f"{said}; backend {sub.backend}, constraints enforced")
 
 
 def _normalize(api_base: str) -> str:

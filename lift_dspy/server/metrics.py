@@ -11,10 +11,19 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 
 import httpx
 
-__all__ = ["PREFIX_HITS", "PREFIX_QUERIES", "REQUESTS_DONE", "parse_metrics", "read_metrics"]
+__all__ = [
+    "PREFIX_HITS",
+    "PREFIX_QUERIES",
+    "REQUESTS_DONE",
+    "metric_by_label",
+    "parse_metrics",
+    "read_metrics",
+    "read_metrics_text",
+]
 
 # vLLM V1 metric names (0.12 and later).
 REQUESTS_DONE = "vllm:request_success_total"
@@ -47,8 +56,19 @@ def parse_metrics(text: str) -> dict[str, float]:
     return totals
 
 
-def read_metrics(url: str, *, timeout: float = 10.0) -> dict[str, float]:
-    """GET a ``/metrics`` URL (or a server root / ``.../v1`` base, ``/metrics`` is added) and parse it.
+def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
+    """Sum metric ``name`` per value of ``label``, e.g. router requests per ``worker``."""
+    pattern = re.compile(rf'^{re.escape(name)}\{{([^}}]*)\}}\s+(\S+)', re.MULTILINE)
+    out: dict[str, float] = {}
+    for labels, value in pattern.findall(text):
+        found = re.search(rf'(?:^|,){re.escape(label)}="([^"]*)"', labels)
+        if found:
+            out[found[1]] = out.get(found[1], 0.0) + float(value)
+    return out
+
+
+def read_metrics_text(url: str, *, timeout: float = 10.0) -> str:
+    """GET a ``/metrics`` URL (or a server root / ``.../v1`` base: ``/metrics`` is added).
 
     Raises:
         httpx.HTTPError: the endpoint cannot be read.
@@ -59,4 +79,9 @@ def read_metrics(url: str, *, timeout: float = 10.0) -> dict[str, float]:
     with httpx.Client(timeout=timeout, trust_env=False) as client:
         resp = client.get(base)
         resp.raise_for_status()
-        return parse_metrics(resp.text)
+        return resp.text
+
+
+def read_metrics(url: str, *, timeout: float = 10.0) -> dict[str, float]:
+    """`read_metrics_text` then `parse_metrics`."""
+    return parse_metrics(read_metrics_text(url, timeout=timeout))
