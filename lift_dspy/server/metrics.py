@@ -58,7 +58,7 @@ def parse_metrics(text: str) -> dict[str, float]:
 
 def metric_by_label(text: str, name: str, label: str) -> dict[str, float]:
     """Sum metric ``name`` per value of ``label``, e.g. router requests per ``worker``."""
-    pattern = re.compile(rf'^{re.escape(name)}\{{([^}}]*)\}}\s+(\S+)', re.MULTILINE)
+    pattern = re.compile(rf"^{re.escape(name)}\{{([^}}]*)\}}\s+(\S+)", re.MULTILINE)
     out: dict[str, float] = {}
     for labels, value in pattern.findall(text):
         found = re.search(rf'(?:^|,){re.escape(label)}="([^"]*)"', labels)
