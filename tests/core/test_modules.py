@@ -33,7 +33,7 @@ def test_chain_of_thought_constrains_reasoning_then_fields() -> None:
     assert prediction.sentiment == "positive"
     grammar = fake.payloads[0]["structured_outputs"]["grammar"]
     assert grammar.startswith('start: "[[ ## reasoning ## ]]\\n" v0')
-    assert 'v1: "positive" | "negative" | "neutral"' in grammar
+    assert 'v1: CHOICE_1\nCHOICE_1: "positive" | "negative" | "neutral"' in grammar  # one lexeme
 
 
 def test_json_adapter_dict_field_is_a_real_map_not_an_empty_object() -> None:
@@ -101,13 +101,19 @@ def test_n_greater_than_one_constrains_every_candidate() -> None:
 def test_demos_and_history_keep_the_constraint() -> None:
     fake = FakeVLLM(["[[ ## count ## ]]\n2\n\n[[ ## completed ## ]]"])
     dspy.configure(lm=fake.lm())
-    predict = dspy.Predict(Count)
+    with_history = Count.prepend("history", dspy.InputField(), type_=dspy.History)
+    predict = dspy.Predict(with_history)
     predict.demos = [dspy.Example(text="x y z", count=3).with_inputs("text")]
     history = dspy.History(messages=[{"text": "a", "count": 1}])
-    _ = history
-    assert predict(text="a b").count == 2
+    assert predict(text="a b", history=history).count == 2
     messages = fake.payloads[0]["messages"]
-    assert any(m["role"] == "assistant" and "[[ ## count ## ]]\n3" in m["content"] for m in messages)
+    assistant = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert [text.split("\n\n")[0] for text in assistant] == [
+        "[[ ## count ## ]]\n3",  # the demo
+        "[[ ## count ## ]]\n1",  # the history turn
+    ]
+    assert any(m["role"] == "user" and "[[ ## text ## ]]\na\n\n" in m["content"] for m in messages)
+    # An input-only History field changes nothing the server enforces.
     assert fake.payloads[0]["structured_outputs"] == lift_dspy.constraint_for(Count)
 
 
