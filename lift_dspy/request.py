@@ -10,7 +10,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from dspy.lm15 import Request
+from dspy.lm15 import Request, TokenLogprob, TopLogprob
 
 from lift_dspy.errors import InvalidRequestError
 
@@ -19,7 +19,9 @@ __all__ = [
     "build_payload",
     "openai_messages",
     "openai_response_format",
+    "openai_tool",
     "refuse_legacy_fields",
+    "response_logprobs",
 ]
 
 LEGACY_FIELDS = frozenset(
@@ -103,6 +105,52 @@ def openai_response_format(response_format: Mapping[str, Any]) -> dict[str, Any]
     return dict(response_format)
 
 
+def openai_tool(tool: Any) -> dict[str, Any]:
+    """An lm15 ``FunctionTool`` in OpenAI's ``{"type": "function", "function": {...}}`` form.
+
+    Raises:
+        InvalidRequestError: a provider built-in tool (web search, code execution, ...).
+    """
+    if getattr(tool, "type", None) != "function":
+        raise InvalidRequestError(
+            f"the built-in tool {getattr(tool, 'name', tool)!r} cannot be sent to vLLM; "
+            "declare function tools",
+            option="tools",
+        )
+    function: dict[str, Any] = {"name": tool.name, "parameters": dict(tool.parameters)}
+    if tool.description is not None:
+        function["description"] = tool.description
+    return {"type": "function", "function": function}
+
+
+def response_logprobs(choice: Mapping[str, Any]) -> tuple[TokenLogprob, ...] | None:
+    """The token log-probabilities of a chat-completion choice, as DSPy's lm15 ``Response`` holds them.
+
+    vLLM answers ``logprobs=True`` with ``{"content": [{"token", "logprob", "bytes", "top_logprobs"}]}``;
+    with a constraint these are the model's scores of the tokens the grammar allowed (vLLM reports
+    -9999.0 for masked alternatives). None when the choice has none.
+    """
+    content = (choice.get("logprobs") or {}).get("content")
+    if not isinstance(content, list):
+        return None
+    return tuple(
+        TokenLogprob(
+            token=item["token"],
+            logprob=float(item["logprob"]),
+            bytes=tuple(item["bytes"]) if item.get("bytes") is not None else None,
+            top=tuple(
+                TopLogprob(
+                    token=top["token"],
+                    logprob=float(top["logprob"]),
+                    bytes=tuple(top["bytes"]) if top.get("bytes") is not None else None,
+                )
+                for top in item.get("top_logprobs") or ()
+            ),
+        )
+        for item in content
+    )
+
+
 CACHE_KEY_FIELD = "lift_dspy_constraint"
 
 
@@ -123,17 +171,27 @@ def build_payload(
         response_format: The constraint as an OpenAI-standard ``response_format`` instead (for
             providers that are not vLLM); replaces the request's own.
 
+    Native ``tools`` go out only with a constraint (one that writes the calls, see
+    :mod:`lift_dspy.constraints.native_tools`), with ``tool_choice="none"``: the chat template still
+    shows the tools to the model, and vLLM (which needs a model-specific tool parser for any other
+    choice) leaves the text to the grammar.
+
     Raises:
-        InvalidRequestError: tools, a legacy ``guided_*`` field, or a part vLLM cannot take.
+        InvalidRequestError: tools without a constraint, a legacy ``guided_*`` field, or a part vLLM
+            cannot take.
     """
-    if request.tools:
+    if request.tools and structured_outputs is None and response_format is None:
         raise InvalidRequestError(
-            "native tool calling is not used by lift-dspy (tools are constrained as fields); "
-            "use dspy.ReAct or a signature output instead",
+            "native tool calls are sent only under lift-dspy's constraint, which holds every call to the "
+            "declared tools and their argument schemas; make the call from a dspy.Predict whose signature "
+            "has a dspy.ToolCalls output (or use dspy.ReAct)",
             option="tools",
         )
     config = request.config
     payload: dict[str, Any] = {"model": model, "messages": openai_messages(request)}
+    if request.tools:
+        payload["tools"] = [openai_tool(tool) for tool in request.tools]
+        payload["tool_choice"] = "none"
     if config.max_tokens is not None:
         payload["max_tokens"] = config.max_tokens
     for name in _SAMPLING:
