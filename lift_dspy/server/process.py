@@ -417,9 +417,9 @@ def _launch(
         raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(log_path)) from exc
     server = Server(api_base, source.served_name, log_path, process.pid, backend)
     managed = ManagedServer(server, process, log_file, scratch)
-    what = f"starting vLLM ({source.served_name}, {backend}) at {api_base}; log {log_path}"
+    what = f"starting vLLM {source.served_name} ({backend}) at {api_base}"
     try:
-        with Progress(what, enabled=progress):
+        with Progress(what, detail=f"log: {log_path}", enabled=progress):
             _wait_ready(managed, timeout)
     except BaseException:
         managed.stop()

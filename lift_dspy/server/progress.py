@@ -56,6 +56,7 @@ class Progress:
 
     Args:
         what: What is being prepared or waited for, e.g. ``"starting vLLM (tiny) on :8001"``.
+        detail: Shown once, on the first line (e.g. where the log is).
         enabled: Force on/off; default `progress_enabled`.
         stream: Where to write; default ``sys.stderr``.
         heartbeat: Seconds between plain lines when ``stream`` is not a terminal.
@@ -65,11 +66,13 @@ class Progress:
         self,
         what: str,
         *,
+        detail: str = "",
         enabled: bool | None = None,
         stream: IO[str] | None = None,
         heartbeat: float = 15.0,
     ) -> None:
         self.what = what
+        self.detail = detail
         self.enabled = progress_enabled(enabled)
         self._stream = stream if stream is not None else sys.stderr
         self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
@@ -96,8 +99,8 @@ class Progress:
         self._started = time.monotonic()
         if not self.enabled:
             return self
-        if not self._tty:
-            self._line(f"{self.what}...")
+        if not self._tty or self.detail:
+            self._line(f"{self.what}..." + (f" ({self.detail})" if self.detail else ""))
         self._thread = threading.Thread(target=self._run, name="lift-dspy-progress", daemon=True)
         self._thread.start()
         return self

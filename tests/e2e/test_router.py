@@ -74,7 +74,8 @@ def record(name: str, figures: dict[str, Any]) -> None:
 
 
 def _lm(api_base: str, model: str, **kwargs: Any) -> lift_dspy.GuidanceLM:
-    options: dict[str, Any] = dict(temperature=1.0, max_tokens=32, cache=False, timeout=120)
+    options: dict[str, Any] = dict(temperature=1.0, max_tokens=64, max_text_chars=120)
+    options.update(cache=False, timeout=120)
     return lift_dspy.GuidanceLM(model, api_base=api_base, **{**options, **kwargs})
 
 
