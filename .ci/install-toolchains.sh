@@ -43,6 +43,29 @@ install_typescript() {
     npm install --prefix "$CACHE/npm" --no-audit --no-fund --silent "typescript@$TS_VERSION" >/dev/null
 }
 
+# Sources of real functions for the code-grammar corpus test (tests/corpus/code_corpus.py): rxjs's .ts
+# files, Rust's std sources, the JDK's src.zip (Go's std sources come with go itself).
+install_corpus_sources() {
+    case "$1" in
+        typescript | ts)
+            [ -d "$CACHE/npm/node_modules/rxjs/src" ] && return 0
+            have npm || return 0
+            log "installing rxjs@7 sources into $CACHE/npm"
+            npm install --prefix "$CACHE/npm" --no-audit --no-fund --silent "rxjs@7" >/dev/null ;;
+        rust | rs)
+            local sysroot=""
+            have rustc && sysroot="$(rustc --print sysroot 2>/dev/null || true)"
+            [ -n "$sysroot" ] && [ -d "$sysroot/lib/rustlib/src/rust/library/core" ] && return 0
+            [ -d /usr/lib/rustlib/src/rust/library/core ] && return 0
+            log "installing Rust std sources (Debian rust-src)"
+            apt_install rust-src ;;
+        java)
+            ls /usr/lib/jvm/*/lib/src.zip >/dev/null 2>&1 && return 0
+            log "installing the JDK sources (Debian openjdk-17-source)"
+            apt_install openjdk-17-source ;;
+    esac
+}
+
 install_rust() {
     if have rustc || [ -x "$HOME/.cargo/bin/rustc" ]; then return 0; fi
     log "installing rustc (Debian package)"
@@ -71,6 +94,7 @@ for lang in "${WANT[@]}"; do
         java) install_java || status=1 ;;
         *) log "unknown toolchain: $lang (expected typescript, rust, go, java)"; status=1 ;;
     esac
+    install_corpus_sources "$lang" || log "$lang: corpus sources not installed (the corpus test will skip)"
     end=$(date +%s)
     [ $((end - start)) -gt 0 ] && log "$lang: $((end - start)) s"
 done

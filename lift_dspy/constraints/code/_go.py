@@ -49,7 +49,8 @@ comm_clause: ("case" simple_stmt | "default") ":" stmt_list
 expr_list: expr ("," expr)*
 ident_list: IDENT ("," IDENT)*
 expr: unary (BINARY_OP unary)*
-unary: UNARY_OP unary | "*" unary | "&" unary | "-" unary | "^" unary | "<-" unary | primary
+// `&` takes an operand, never another `&` (so `a && &&b` stays an error, as in Go)
+unary: UNARY_OP unary | "*" unary | "&" primary | "-" unary | "^" unary | "<-" unary | primary
 primary: operand postfix*
 postfix: "." IDENT | "." "(" (type | "type") ")" | index | call | literal_value
 index: "[" (index_item ("," index_item)* ","? | expr? ":" expr? (":" expr)?) "]"

@@ -15,7 +15,7 @@ import_decl: "import" "static"? STD_PACKAGE ("." (IDENT | "*"))* ";"
 STD_PACKAGE: "java" | "javax"
 
 fn_header: annotation* modifier* type_params? result_type IDENT "(" params? ")" dims? throws?
-annotation: "@" qualified ("(" (expr | IDENT "=" elem_value ("," IDENT "=" elem_value)*)? ")")?
+annotation: "@" qualified ("(" (elem_value | IDENT "=" elem_value ("," IDENT "=" elem_value)*)? ")")?
 elem_value: expr | "{" (elem_value ("," elem_value)* ","?)? "}" | annotation
 modifier: "public" | "protected" | "private" | "static" | "final" | "abstract" | "synchronized"
         | "native" | "strictfp" | "default"
@@ -33,8 +33,9 @@ last_stmt: "return" expr? ";" | "throw" expr ";" | "break" IDENT? ";" | "continu
 stmt: local_var ";" | stmt_expr ";" | ";" | block | if_stmt | for_stmt | while_stmt | do_stmt
     | switch_block | try_stmt | "synchronized" "(" expr ")" block | IDENT ":" (stmt | last_stmt)
     | "assert" expr (":" expr)? ";" | local_class
-local_class: ("final" | "static" | "abstract")* ("class" | "record" "(" params? ")" | "interface" |
-             "enum") IDENT "{" token_tree* "}"
+local_class: ("final" | "static" | "abstract")* ("class" IDENT type_params? ("extends" type)?
+             ("implements" type ("," type)*)? class_body | "record" IDENT "(" params? ")" class_body
+             | ("interface" | "enum") IDENT "{" token_tree* "}")
 local_var: (annotation | "final")* (type | "var") var_decl ("," var_decl)*
 var_decl: IDENT dims? ("=" var_init)?
 var_init: expr | array_init
@@ -58,14 +59,14 @@ resource: ("final"? (type | "var") IDENT "=" expr) | expr
 catch_clause: "catch" "(" "final"? class_type ("|" class_type)* IDENT ")" block
 
 expr: lambda | assignment | ternary
-assignment: unary ASSIGN_OP expr
+assignment: unary assign_op expr
 ternary: binary ("?" expr ":" (lambda | ternary))?
-binary: unary (BINARY_OP unary | "instanceof" "final"? type IDENT?)*
+binary: unary (binop unary | "instanceof" "final"? type IDENT?)*
 unary: ("-" | "+" | "!" | "~" | "++" | "--") unary | "(" type ("&" type)* ")" unary_not_pm | postfix
 unary_not_pm: ("!" | "~") unary | "(" type ")" unary_not_pm | postfix | lambda
 postfix: primary selector* INC_DEC?
 selector: "." type_args? IDENT args? | "." "new" type_args? class_type args class_body?
-        | "[" expr "]" | "::" type_args? (IDENT | "new") | "." "this" | "." "class"
+        | "[" expr "]" | "::" type_args? (IDENT | "new") | "." "this" | "." "class" | "." "super"
 args: "(" (expr ("," expr)*)? ")"
 primary: literal | IDENT args? | "this" args? | "super" ("." type_args? IDENT args? | args | "::" IDENT)
        | "(" expr ")" | new_expr | switch_expr | type_args IDENT args
@@ -73,7 +74,9 @@ primary: literal | IDENT args? | "this" args? | "super" ("." type_args? IDENT ar
 new_expr: "new" type_args? class_type args class_body?
         | "new" (primitive | class_type) ("[" expr "]")+ dims?
         | "new" (primitive | class_type) dims array_init
-class_body: "{" token_tree* "}"
+class_body: "{" member* "}"
+member: annotation* modifier* (type_params? result_type IDENT "(" params? ")" dims? throws? (block | ";")
+        | type var_decl ("," var_decl)* ";" | block) | ";"
 switch_expr: "switch" "(" expr ")" "{" (switch_group* | switch_rule*) "}"
 lambda: (IDENT | "(" (lambda_param ("," lambda_param)*)? ")") "->" (expr | block)
 lambda_param: "final"? (type | "var")? IDENT dims? | IDENT
@@ -88,6 +91,9 @@ type_args: "<" (type_arg ("," type_arg)*)? ">"
 type_arg: type | "?" (("extends" | "super") type)?
 dims: ("[" "]")+
 
+// `>>` is two `>` lexemes: a `>>` lexeme would beat the `>` `>` closing nested generics
+binop: BINARY_OP | ">" ">" | ">" ">" ">"
+assign_op: ASSIGN_OP | ">" ">=" | ">" ">" ">="
 KEYWORD: "abstract" | "assert" | "boolean" | "break" | "byte" | "case" | "catch" | "char" | "class"
        | "const" | "continue" | "default" | "do" | "double" | "else" | "enum" | "extends" | "final"
        | "finally" | "float" | "for" | "goto" | "if" | "implements" | "import" | "instanceof"
@@ -105,9 +111,9 @@ CHAR: /'([^'\\\n]|\\([btnfrs"'\\]|[0-7]{1,3}|u+[0-9a-fA-F]{4}))'/
 STRING: /"([^"\\\n]|\\([btnfrs"'\\]|[0-7]{1,3}|u+[0-9a-fA-F]{4}))*"/
 TEXT_BLOCK: /"""[ \t]*\n([^"\\]|\\(.|\n)|"[^"]|""[^"])*"""/
 INC_DEC: "++" | "--"
-ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>=" | ">>>="
+ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<="
 BINARY_OP: "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|" | "^" | "*"
-         | "/" | "%" | "<<" | ">>" | ">>>" | "&"
+         | "/" | "%" | "<<" | "&"
 TT_ATOM: "=>" | "->" | "::" | "," | ";" | ":" | "." | "=" | "==" | "!=" | "<" | ">" | "<=" | ">="
        | "+" | "-" | "*" | "/" | "%" | "&" | "&&" | "|" | "||" | "!" | "^" | "?" | "@" | "~"
        | "+=" | "-=" | "*=" | "/=" | "++" | "--" | "..."

@@ -25,7 +25,7 @@ generics: "<" (generic_param ("," generic_param)* ","?)? ">"
 generic_param: LIFETIME (":" LIFETIME ("+" LIFETIME)*)? | "const" IDENT ":" type ("=" expr)?
              | IDENT (":" bounds?)? ("=" type)?
 bounds: bound ("+" bound)*
-bound: LIFETIME | "?"? ("for" generics)? type_path | "(" bound ")"
+bound: LIFETIME | ("?" | "~" "const")? ("for" generics)? type_path | "(" bound ")"
 where_clause: "where" (where_pred ("," where_pred)* ","?)?
 where_pred: (LIFETIME | ("for" generics)? type) ":" bounds?
 param: attribute* (pattern ":" type | self_param)
@@ -33,14 +33,18 @@ self_param: ("&" LIFETIME? "mut"?)? "mut"? "self" (":" type)?
 
 body: block
 block: "{" stmt@STMTS@ last? "}"
-last: jump ";"? | expr_noblock
+last: attribute* (jump ";"? | expr_noblock)
 jump: "return" expr? | "break" LIFETIME? expr? | "continue" LIFETIME?
-stmt: ";" | item | let_stmt | (assign | range_expr) ";" | expr_block ";"?
-item: attribute* visibility? (fn_item | const_item | use_item)
+stmt: ";" | item | let_stmt | attribute* (assign | range_expr) ";" | attribute* expr_block ";"?
+item: attribute* visibility? (fn_item | const_item | use_item | extern_block | type_item)
+type_item: "struct" IDENT generics? (";" | "(" token_tree* ")" where_clause? ";"
+           | where_clause? "{" token_tree* "}")
+         | "enum" IDENT generics? where_clause? "{" token_tree* "}" | "type" IDENT generics? "=" type ";"
+extern_block: "unsafe"? "extern" STRING? "{" token_tree* "}"
 fn_item: "const"? "async"? "unsafe"? "fn" IDENT generics? "(" (param ("," param)* ","?)? ")" ("->"
          type)? where_clause? block
 const_item: ("const" | "static" "mut"?) IDENT ":" type "=" expr ";"
-use_item: "use" use_tree ";"
+use_item: "use" ("crate" | "self" | "super" | STD_CRATE) ("::" use_tree)? ";"
 let_stmt: attribute* "let" pattern (":" type)? ("=" expr ("else" block)?)? ";"
 
 expr: expr_noblock | expr_block
@@ -55,14 +59,15 @@ match_arm_block: (attribute* pattern ("if" expr)? "=>" expr_block ","?) | (attri
 loop_expr: (LIFETIME ":")? ("loop" block | "while" cond block | "for" pattern "in" expr_ns block)
 
 expr_noblock: assign | jump | range_expr
-assign: lhs ASSIGN_OP expr
+assign: lhs assign_op expr
 lhs: unary | "_" | "(" (lhs ("," lhs)* ","?)? ")" | "[" (lhs ("," lhs)* ","?)? "]"
-range_expr: binary? (".." | "..=") binary? | binary
-binary: operand (BINARY_OP operand)*
+range_expr: binary? (".." | "..=") binary? | binary | (binary binop)? INT_RANGE binary?
+binary: operand (binop operand)*
 operand: unary ("as" type)*
 unary: ("-" | "!" | "*" | "&" "mut"? | "&&" "mut"?) unary | postfix
 postfix: primary suffix*
 suffix: "?" | "." IDENT turbofish? call_args | "." (IDENT | TUPLE_INDEX | FLOAT) | "." "await"
+      | "." TUPLE_DOT IDENT (turbofish? call_args)?
       | call_args | "[" expr "]"
 call_args: "(" (expr ("," expr)* ","?)? ")"
 turbofish: "::" "<" (generic_arg ("," generic_arg)* ","?)? ">"
@@ -74,21 +79,22 @@ struct_fields: (field_init ("," field_init)* ("," ".." expr)? ","?)? | ".." expr
 field_init: (IDENT | TUPLE_INDEX) (":" expr)?
 tuple: "(" ")" | "(" expr "," (expr ("," expr)* ","?)? ")"
 array: "[" (expr ("," expr)* ","?)? "]" | "[" expr ";" expr "]"
-closure: "move"? ("|" (closure_param ("," closure_param)* ","?)? "|" | "||") (expr | "->" type block)
+closure: attribute* "move"? ("|" (closure_param ("," closure_param)* ","?)? "|" | "||")
+         (expr | "->" type block)
 closure_param: pattern (":" type)?
 macro_call: KNOWN_MACRO "!" ("(" macro_args ")" | "[" macro_args "]")
           | "vec" "!" "[" expr ";" expr "]"
           | "matches" "!" "(" expr "," pattern ("if" expr)? ","? ")"
           | macro_path "!" ("(" token_tree* ")" | "[" token_tree* "]" | "{" token_tree* "}")
 macro_args: (expr ("," expr)* ","?)?
-macro_path: IDENT ("::" IDENT)*
+macro_path: "::"? (IDENT | "crate" | "self" | "super") ("::" IDENT)*
 token_tree: TT_ATOM | literal | WORD | LIFETIME | "(" token_tree* ")" | "[" token_tree* "]"
           | "{" token_tree* "}"
 literal: INT | FLOAT | STRING | RAW_STRING | CHAR | BYTE | BYTE_STRING | "true" | "false"
 
 expr_ns: ns_range
-ns_range: ns_binary? (".." | "..=") ns_binary? | ns_binary
-ns_binary: ns_operand (BINARY_OP ns_operand)*
+ns_range: ns_binary? (".." | "..=") ns_binary? | ns_binary | (ns_binary binop)? INT_RANGE ns_binary?
+ns_binary: ns_operand (binop ns_operand)*
 ns_operand: ns_unary ("as" type)*
 ns_unary: ("-" | "!" | "*" | "&" "mut"? | "&&" "mut"?) ns_unary | ns_postfix
 ns_postfix: ns_primary suffix*
@@ -103,7 +109,7 @@ pattern_one: "_" | ".." | literal | "-" (INT | FLOAT) | "ref"? "mut"? IDENT ("@"
            | expr_path "{" (field_pat ("," field_pat)* ("," "..")? ","? | "..")? "}"
            | range_pat | "box" pattern_one
 field_pat: "ref"? "mut"? IDENT | (IDENT | TUPLE_INDEX) ":" pattern
-range_pat: range_end ("..=" | "..." | "..") range_end? | ("..=" | "..") range_end
+range_pat: range_end ("..=" | "..." | "..") range_end? | ("..=" | "..") range_end | "-"? INT_RANGE range_end?
 range_end: "-"? (INT | FLOAT) | CHAR | BYTE | expr_path
 
 type: type_path | "&" LIFETIME? "mut"? type | "&&" LIFETIME? "mut"? type | "*" ("const" | "mut") type
@@ -121,6 +127,9 @@ generic_arg: type | LIFETIME | literal | "{" expr "}" | IDENT "=" type | IDENT "
 KNOWN_MACRO: "vec" | "format" | "print" | "println" | "eprint" | "eprintln" | "write" | "writeln"
            | "panic" | "assert" | "assert_eq" | "assert_ne" | "debug_assert" | "debug_assert_eq"
            | "debug_assert_ne" | "unreachable" | "todo" | "unimplemented" | "format_args" | "dbg"
+// `>>` is two `>` lexemes: a `>>` lexeme would beat the `>` `>` closing nested generics
+binop: BINARY_OP | ">" ">"
+assign_op: ASSIGN_OP | ">" ">="
 KEYWORD: "as" | "break" | "const" | "continue" | "crate" | "else" | "enum" | "extern" | "false"
        | "fn" | "for" | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut"
        | "pub" | "ref" | "return" | "self" | "Self" | "static" | "struct" | "super" | "trait"
@@ -130,18 +139,22 @@ WORD: /[a-zA-Z_][a-zA-Z0-9_]*/
 LIFETIME: /'[a-zA-Z_][a-zA-Z0-9_]*/
 INT: /(0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)([iu](8|16|32|64|128|size))?/
 TUPLE_INDEX: /[0-9]+/
-FLOAT: /[0-9][0-9_]*\.([0-9][0-9_]*)?([eE][+-]?[0-9_]+)?(f32|f64)?/
+// `0..n` and `t.0.f` as single lexemes: llguidance's lexer does not back off from `0.` (a float's
+// prefix) to the integer `0` once the next byte is another `.`
+INT_RANGE: /(0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)([iu](8|16|32|64|128|size))?\.\.=?/
+TUPLE_DOT: /[0-9]+\./
+FLOAT: /[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9_]+)?(f32|f64)?/
      | /[0-9][0-9_]*([eE][+-]?[0-9_]+)(f32|f64)?/ | /[0-9][0-9_]*(f32|f64)/
 STRING: /"([^"\\]|\\(.|\n))*"/
 RAW_STRING: /b?r"[^"]*"|b?r#"([^"]|"[^#])*"#|b?r##"([^"]|"[^#]|"#[^#])*"##/
 CHAR: /'([^'\\\n]|\\([nrt\\0'"]|x[0-7][0-9a-fA-F]|u\{[0-9a-fA-F_]{1,6}\}))'/
 BYTE: /b'([^'\\\n]|\\([nrt\\0'"]|x[0-9a-fA-F]{2}))'/
 BYTE_STRING: /b"([^"\\]|\\(.|\n))*"/
-ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>="
+ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<="
 BINARY_OP: "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|" | "^" | "*"
-         | "/" | "%" | "<<" | ">>" | "&"
+         | "/" | "%" | "<<" | "&"
 TT_ATOM: "=>" | "->" | "::" | "," | ";" | ":" | "." | ".." | "..=" | "=" | "==" | "!=" | "<" | ">"
        | "<=" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "&&" | "|" | "||" | "!" | "^" | "?"
-       | "#" | "$" | "@" | "+=" | "-=" | "*=" | "/=" | "<<" | ">>"
+       | "#" | "$" | "@" | "+=" | "-=" | "*=" | "/=" | "<<"
 %ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
 """

@@ -48,14 +48,14 @@ case_clause: ("case" expr | "default") ":" stmt@STMTS@ last_stmt?
 try_stmt: "try" block ("catch" ("(" binding (":" type)? ")")? block)? ("finally" block)?
 
 expr: assign ("," assign)*
-assign: arrow | lhs ASSIGN_OP assign | conditional | "yield" "*"? assign? | "async"? fn_expr
+assign: arrow | lhs assign_op assign | conditional | "yield" "*"? assign? | "async"? fn_expr
 lhs: postfix | obj_pattern | arr_pattern
 conditional: binary ("?" assign ":" assign)?
-binary: unary (BINARY_OP unary | ("as" | "satisfies") (type | "const"))*
+binary: unary (binop unary | ("as" | "satisfies") (type | "const"))*
 unary: ("!" | "-" | "+" | "~" | "++" | "--" | "typeof" | "void" | "delete" | "await") unary
      | "<" type ">" unary | postfix
 postfix: primary suffix* INC_DEC?
-suffix: "?."? "." (IDENT | KEYWORD_NAME | PRIVATE) | "?."? "[" expr "]" | "?."? type_args? args
+suffix: ("." | "?.") (IDENT | KEYWORD_NAME | PRIVATE) | "?."? "[" expr "]" | "?."? type_args? args
       | "!" | TEMPLATE
 args: "(" (arg ("," arg)* ","?)? ")"
 arg: "..."? assign
@@ -89,6 +89,9 @@ type_member: "readonly"? prop_name "?"? ":" type | "readonly"? "[" IDENT ":" typ
 type_args: "<" type ("," type)* ","? ">"
 qualified: IDENT ("." IDENT)*
 
+// `>>` is two `>` lexemes: a `>>` lexeme would beat the `>` `>` closing nested generics
+binop: BINARY_OP | ">" ">" | ">" ">" ">"
+assign_op: ASSIGN_OP | ">" ">=" | ">" ">" ">="
 KEYWORD: "break" | "case" | "catch" | "class" | "const" | "continue" | "debugger" | "default"
        | "delete" | "do" | "else" | "enum" | "export" | "extends" | "false" | "finally" | "for"
        | "function" | "if" | "import" | "in" | "instanceof" | "new" | "null" | "return"
@@ -104,9 +107,9 @@ STRING: /"([^"\\\n]|\\(.|\n))*"|'([^'\\\n]|\\(.|\n))*'/
 TEMPLATE: /`([^`\\]|\\(.|\n))*`/
 REGEX: /\/([^\/\\\n\[*]|\\.|\[([^\]\\\n]|\\.)*\])([^\/\\\n\[]|\\.|\[([^\]\\\n]|\\.)*\])*\/[dgimsuyv]*/
 INC_DEC: "++" | "--"
-ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "**=" | "&=" | "|=" | "^=" | "<<=" | ">>="
-         | ">>>=" | "&&=" | "||=" | "??="
+ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "**=" | "&=" | "|=" | "^=" | "<<="
+         | "&&=" | "||=" | "??="
 BINARY_OP: "||" | "&&" | "??" | "==" | "!=" | "===" | "!==" | "<" | "<=" | ">" | ">=" | "+" | "-"
-         | "|" | "^" | "*" | "**" | "/" | "%" | "<<" | ">>" | ">>>" | "&" | "instanceof" | "in"
+         | "|" | "^" | "*" | "**" | "/" | "%" | "<<" | "&" | "instanceof" | "in"
 %ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
 """
