@@ -189,7 +189,9 @@ def dspy_scalar_forms(schema: dict[str, Any]) -> list[str]:
     """
     variants = schema.get("anyOf") or schema.get("oneOf") or [schema]
     forms: list[str] = []
-    for variant in variants:
+    for variant in variants if isinstance(variants, list) else [schema]:
+        if not isinstance(variant, dict):  # a boolean subschema
+            continue
         kinds = variant.get("type")
         kinds = kinds if isinstance(kinds, list) else [kinds]
         if "boolean" in kinds and "enum" not in variant and "const" not in variant:

@@ -26,6 +26,7 @@ __all__ = [
     "check_json_schema",
     "closed_schema",
     "finalize_schema",
+    "format_schema",
     "schema_for_annotation",
 ]
 
@@ -98,6 +99,8 @@ _FORMAT_PATTERNS = {
 }
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
+_WRONG_TYPE = re.compile(r"Expected \w+ for '([^']+)'")
+_UNSATISFIABLE = re.compile(r"required property '([^']*)' is unsatisfiable")
 
 
 def schema_for_annotation(annotation: Any) -> dict[str, Any]:
@@ -116,27 +119,54 @@ def closed_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-# Keys whose values are data (or lift-dspy options), not subschemas.
-_DATA_KEYS = frozenset({"const", "enum", "default", "examples", "x-guidance"})
+# Where subschemas sit. Anything else (property maps, enum/const/default values, unknown keywords)
+# is not a schema: a property named "format" or "additionalProperties" must not be rewritten.
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems", "items")
+_SCHEMA_ONE = (
+    *("items", "additionalItems", "additionalProperties", "contains", "propertyNames", "not", "if"),
+    *("then", "else", "unevaluatedItems", "unevaluatedProperties"),
+)
 
 
 def _each_subschema(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
-    """Call ``visit`` on every object in a schema, parents before children (it may mutate them)."""
-    if isinstance(node, list):
-        for item in node:
-            _each_subschema(item, visit)
-        return
+    """Call ``visit`` on every subschema, parents before children (it may mutate them)."""
     if not isinstance(node, dict):
         return
     visit(node)
-    for key, value in node.items():
-        if key not in _DATA_KEYS:
+    for key, value in list(node.items()):
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            for child in value.values():
+                _each_subschema(child, visit)
+        elif key in _SCHEMA_LISTS and isinstance(value, list):
+            for child in value:
+                _each_subschema(child, visit)
+        elif key in _SCHEMA_ONE:
             _each_subschema(value, visit)
 
 
 def _close(node: dict[str, Any]) -> None:
-    if "properties" in node and node.get("additionalProperties", True) is True:
+    properties = node.get("properties")
+    if isinstance(properties, dict) and node.get("additionalProperties", True) is True:
+        # A required key the object does not declare is allowed by additionalProperties (absent or
+        # true: any value); closing the object must keep it allowed, or the schema is unsatisfiable.
+        patterns = node.get("patternProperties")
+        required = node.get("required")
+        for key in required if isinstance(required, list) else ():
+            if isinstance(key, str) and key not in properties and not _pattern_matches(patterns, key):
+                properties[key] = {}
         node["additionalProperties"] = False
+
+
+def _pattern_matches(patterns: Any, key: str) -> bool:
+    """Whether a ``patternProperties`` regex may match ``key`` (a regex Python cannot read: yes)."""
+    for regex in patterns if isinstance(patterns, dict) else ():
+        try:
+            if re.search(regex, key):
+                return True
+        except (re.error, TypeError):
+            return True
+    return False
 
 
 def finalize_schema(schema: dict[str, Any], options: Options = DEFAULT_OPTIONS) -> dict[str, Any]:
@@ -178,8 +208,15 @@ def one_line_strings(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def format_schema(fmt: str) -> dict[str, Any]:
+    """The string schema lift-dspy's constraint enforces for a ``format`` (date/time ones tightened)."""
+    pattern = _FORMAT_PATTERNS.get(fmt)
+    return {"type": "string", "pattern": pattern} if pattern else {"type": "string", "format": fmt}
+
+
 def _tighten_format(node: dict[str, Any]) -> None:
-    pattern = _FORMAT_PATTERNS.get(node.get("format", ""))
+    fmt = node.get("format")
+    pattern = _FORMAT_PATTERNS.get(fmt) if isinstance(fmt, str) else None  # llguidance rejects the rest
     if pattern is not None and node.get("type") == "string" and "pattern" not in node:
         del node["format"]
         node["pattern"] = pattern
@@ -197,7 +234,8 @@ def _bound_string(node: dict[str, Any], limit: int) -> None:
     is_string = kinds == "string" or (isinstance(kinds, list) and "string" in kinds)
     # Patterned strings keep their own bound: xgrammar (the rollback backend) rejects pattern + maxLength.
     if is_string and not {"maxLength", "enum", "const", "format", "pattern"}.intersection(node):
-        node["maxLength"] = limit
+        minimum = node.get("minLength")
+        node["maxLength"] = max(limit, minimum) if isinstance(minimum, int) else limit
 
 
 def check_json_schema(schema: dict[str, Any], *, field: str | None = None) -> str:
@@ -224,12 +262,18 @@ def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> Unsu
         value = match.group(1)
         keyword = "format"
         path = _find(schema, lambda node: node.get("format") == value)
+    elif match := _WRONG_TYPE.search(error):
+        keyword = match.group(1)
+        path = _find(schema, lambda node: keyword in node)
+    elif match := _UNSATISFIABLE.search(error):
+        keyword, prop = "required", match.group(1)
+        path = _find(schema, lambda node: prop in _enum(node.get("required")))
     elif "too large" in error:
         keyword = "size"
-        largest = max((len(node.get("enum") or ()) for _, _, node in walk_schema(schema)), default=0)
+        largest = max((len(_enum(node.get("enum"))) for _, _, node in walk_schema(schema)), default=0)
         if largest >= _LARGE_ENUM:
             keyword = "enum"
-            path = _find(schema, lambda node: len(node.get("enum") or ()) == largest)
+            path = _find(schema, lambda node: len(_enum(node.get("enum"))) == largest)
     full = ".".join(part for part in (field, path) if part) or None
     first_line = error.strip().splitlines()[0] if error.strip() else error
     if keyword in ("size", "enum"):
@@ -246,6 +290,10 @@ def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> Unsu
         field=full,
         keyword=keyword,
     )
+
+
+def _enum(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _find(schema: dict[str, Any], predicate: Any) -> str | None:
