@@ -86,7 +86,11 @@ def _temperature(record: Mapping[str, Any]) -> str:
 
 
 def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """``{"arms": {config: {"code_form", "all", "by_language", "by_temperature"}}}`` for code samples."""
+    """``{"run": {...}, "arms": {config: {"code_form", "all", "by_language", "by_temperature"}}}``.
+
+    Only code samples that carry a ``code_form`` count; ``run`` is the latest run's command and settings.
+    """
+    records = list(records)
     code = [r for r in latest(records, "sample") if r.get("group") == "code" and r.get("code_form")]
     arms: dict[str, Any] = {}
     for config in dict.fromkeys(str(r["config"]) for r in code):
@@ -100,7 +104,24 @@ def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "by_language": {lang: _group([r for r in mine if r.get("family") == lang]) for lang in languages},
             "by_temperature": {t: _group([r for r in mine if _temperature(r) == t]) for t in temperatures},
         }
-    return {"arms": arms}
+    runs = [r for r in records if r.get("kind") == "run"]
+    run: dict[str, Any] = {}
+    if runs:
+        first = runs[-1]
+        fingerprint = first.get("fingerprint") or {}
+        run = {
+            "command": first.get("command"),
+            "model": fingerprint.get("model"),
+            "settings": fingerprint.get("settings"),
+            "workers": fingerprint.get("workers"),
+            "samples_per_task": first.get("samples"),
+            "versions": (first.get("machine") or {}).get("versions"),
+            "cpus": (first.get("machine") or {}).get("cpus"),
+        }
+    loads = [float(r["load"]) for r in code if r.get("load") is not None]
+    if loads:
+        run["load_average_1m"] = {"min": round(min(loads), 1), "max": round(max(loads), 1)}
+    return {"run": run, "arms": arms}
 
 
 def _pct(rate: Mapping[str, Any]) -> str:

@@ -31,7 +31,7 @@ from dspy.utils.exceptions import AdapterParseError, LMError
 from pydantic import ValidationError
 
 from lift_dspy.bench.configs import ConfigName, Endpoint, Session, Settings
-from lift_dspy.programs.compile_errors import classify
+from lift_dspy.programs.compile_errors import classify, syntax_errors
 from lift_dspy.programs.tasks import AGENT_TASKS, CODE_TASKS, AgentTask, CodeTask
 
 __all__ = ["Task", "all_tasks", "error_type", "family", "run_sample", "select_tasks"]
@@ -147,6 +147,12 @@ def _code(record: dict[str, Any], session: Session, task: CodeTask) -> None:
     record["tool"] = result.tool
     record["code_form"] = session.code_form
     record["attempts"] = [classify(task.language, a.diagnostics, ok=a.ok) for a in result.attempts]
+    # What reached the compiler unparsable: the evidence behind a non-zero syntax count.
+    record["syntax_errors"] = [
+        {"diagnostics": syntax_errors(task.language, a.diagnostics)[:3], "source": a.source[:2000]}
+        for a in result.attempts
+        if not a.ok and syntax_errors(task.language, a.diagnostics)
+    ]
     if result.error:
         record["error"] = error_type(result.error)
         record["error_message"] = _short(result.error)
