@@ -249,3 +249,16 @@ def test_progress_follows_the_lift_dspy_logger_level(monkeypatch: pytest.MonkeyP
         assert progress_enabled()
     finally:
         package.setLevel(old)
+
+
+def test_starting_a_server_says_what_it_waits_for(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with serve(str(model_dir), launcher=FAKE, progress=True) as server:
+        pass
+    err = capsys.readouterr().err
+    assert f"lift-dspy: starting vLLM mymodel (guidance) at {server.api_base}... (log: " in err
+    assert f"starting vLLM mymodel (guidance) at {server.api_base}: done after " in err
+    with serve(str(model_dir), launcher=FAKE, progress=False):
+        pass
+    assert capsys.readouterr().err == ""
