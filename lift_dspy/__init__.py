@@ -9,7 +9,9 @@ Importing this package starts nothing and imports neither torch nor vLLM.
 from lift_dspy.constraints import constraint_for, output_model
 from lift_dspy.constraints.from_schema import model_from_schema
 from lift_dspy.errors import (
+    BackendAuthError,
     BackendError,
+    BackendRateLimitError,
     BackendServerError,
     BackendUnavailableError,
     ConstraintViolationError,
@@ -24,6 +26,7 @@ from lift_dspy.errors import (
     ToolchainError,
     ToolchainMissingError,
     TruncatedOutputError,
+    UnconstrainedCallError,
     UnknownToolError,
     UnsupportedLanguageError,
     UnsupportedSchemaError,
@@ -33,7 +36,9 @@ from lift_dspy.lm import GuidanceLM
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendAuthError",
     "BackendError",
+    "BackendRateLimitError",
     "BackendServerError",
     "BackendUnavailableError",
     "ConstraintViolationError",
@@ -49,6 +54,7 @@ __all__ = [
     "ToolchainError",
     "ToolchainMissingError",
     "TruncatedOutputError",
+    "UnconstrainedCallError",
     "UnknownToolError",
     "UnsupportedLanguageError",
     "UnsupportedSchemaError",

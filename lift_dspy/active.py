@@ -1,94 +1,291 @@
-"""Which signature a DSPy call is running, and its constraint.
+"""Which signature a DSPy call is running, in which layout, and its constraint -- or a refusal.
 
-DSPy's adapters cannot pass extra arguments to an LM, but DSPy keeps the stack of calling modules in
-``dspy.settings.caller_modules`` (a context variable: right in threads, ``dspy.Parallel`` and
-asyncio). The innermost ``dspy.Predict`` is the call being made; an enclosing ``dspy.ReAct``
-supplies the tools. The layout is JSON when the call carries a ``response_format`` (DSPy's
-JSONAdapter), else the configured adapter's. Before constraining, the rendered prompt must ask for
-the signature's output fields; otherwise the call goes out unconstrained, with a warning once.
+DSPy's adapters cannot pass extra arguments to an LM. Two things are read instead:
+
+* **The adapter call on the stack.** DSPy's ``Adapter.__call__``/``acall`` format the prompt for
+  ``processed_signature`` and call the LM from that frame; that local is the signature the prompt
+  was actually rendered for (a per-call override ``Predict(A)(signature=B)``, ``dspy.Refine``'s
+  hint field, ``TwoStepAdapter``'s extraction signature, native types removed). The frame is
+  found by its code object, so wrappers around the adapter (``Refine``'s ``WrapperAdapter``,
+  subclasses overriding ``__call__`` that call ``super()``) do not hide it. Frames of a running
+  coroutine chain are on the stack too, so this holds for ``acall`` as well; threads and
+  ``dspy.Parallel`` each have their own stack.
+* **The layout the prompt asks for.** The system message must contain DSPy's own field structure
+  for that signature, as ``ChatAdapter``, ``JSONAdapter`` or ``XMLAdapter`` render it: a subclass
+  that keeps its parent's layout is constrained by it, whatever its class; one that writes
+  another layout is not.
+
+Outside any adapter call and any ``dspy.Predict`` a call is plain text. Inside one, a call that
+cannot be constrained is refused before anything is sent (:class:`UnconstrainedCallError`), or
+sent unconstrained under ``on_unconstrained="warn"``/``"allow"``. ``TwoStepAdapter``'s first
+call is free text by design (nothing is parsed from it but by the extraction call, which is
+constrained).
+
+The LM resolves the constraint once (it joins DSPy's cache key) and hands it to its engine through
+:func:`resolved_constraint` (a context variable: right in threads and tasks).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import logging
-from typing import Any
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any, Literal
 
 import dspy
 from dspy.lm15 import Request
 
-from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, format_for_adapter, tool_spec
-from lift_dspy.constraints.chat import header
+from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, tool_spec
+from lift_dspy.constraints.native_tools import NativeTools, native_tools_constraint, tools_from_request
 from lift_dspy.constraints.schema import Options
+from lift_dspy.errors import UnconstrainedCallError
 
-__all__ = ["active_constraint", "resolve_constraint"]
+__all__ = [
+    "Call",
+    "OnUnconstrained",
+    "RenderedCall",
+    "active_constraint",
+    "in_flight",
+    "mark_engine_ran",
+    "rendered_call",
+    "resolve_constraint",
+    "resolved_constraint",
+    "using_constraint",
+]
+
+OnUnconstrained = Literal["raise", "warn", "allow"]
+ON_UNCONSTRAINED: tuple[str, ...] = ("raise", "warn", "allow")
 
 logger = logging.getLogger("lift_dspy.engine")
 _warned: set[str] = set()
+_FIX = (
+    "Use dspy.ChatAdapter (the default), dspy.JSONAdapter or dspy.XMLAdapter, or a subclass that keeps "
+    "their layout"
+)
 
 
-def active_constraint(request: Request, options: Options | None = None) -> Constraint | None:
-    """The constraint of the ``dspy.Predict`` being run, or None outside of one.
+@dataclass(frozen=True)
+class RenderedCall:
+    """The adapter call an LM call comes from.
+
+    Attributes:
+        adapter: The adapter instance whose ``__call__``/``acall`` is running (None: not found).
+        signature: The signature the prompt was rendered for.
+        free_text: The adapter asks for free text by design (``TwoStepAdapter``'s first step).
+    """
+
+    adapter: Any
+    signature: Any
+    free_text: bool = False
+
+
+@functools.cache
+def _adapter_codes() -> dict[CodeType, str]:
+    """Code objects of the DSPy functions that call an LM with an adapter's formatted prompt."""
+    from dspy.adapters.base import Adapter
+    from dspy.adapters.two_step_adapter import TwoStepAdapter
+
+    codes: dict[CodeType, str] = {}
+    for function in (Adapter.__call__, Adapter.acall):
+        inner = getattr(function, "__wrapped__", function)
+        codes[inner.__code__] = "adapter"
+    codes[getattr(TwoStepAdapter.acall, "__wrapped__", TwoStepAdapter.acall).__code__] = "two_step"
+    return codes
+
+
+def rendered_call(depth: int = 1) -> RenderedCall | None:
+    """The innermost DSPy adapter call on this thread's (or task's) stack, if any."""
+    from dspy.adapters.two_step_adapter import TwoStepAdapter
+
+    codes = _adapter_codes()
+    frame: FrameType | None = sys._getframe(depth)
+    while frame is not None:
+        kind = codes.get(frame.f_code)
+        if kind is not None:
+            local = frame.f_locals
+            adapter = local.get("self")
+            if kind == "two_step" or isinstance(adapter, TwoStepAdapter):
+                return RenderedCall(adapter, local.get("signature"), free_text=True)
+            signature = local.get("processed_signature") or local.get("signature")
+            return RenderedCall(adapter, signature)
+        frame = frame.f_back
+    return None
+
+
+# -- the constraint resolved by the LM for the call being made (read by its engine) -------------
+_UNSET: Any = object()
+_resolved: contextvars.ContextVar[Any] = contextvars.ContextVar("lift_dspy_resolved", default=_UNSET)
+
+
+@contextlib.contextmanager
+def using_constraint(constraint: Constraint | None) -> Iterator[None]:
+    """Make :func:`resolved_constraint` answer ``constraint`` inside the block."""
+    token = _resolved.set(constraint)
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
+
+
+def resolved_constraint() -> Any:
+    """The constraint the LM resolved for this call; the module's ``UNSET`` if none was."""
+    return _resolved.get()
+
+
+UNSET = _UNSET
+
+
+class Call:
+    """One LM call in flight: its engine marks it when it really ran (not a DSPy cache hit)."""
+
+    __slots__ = ("engine_ran",)
+
+    def __init__(self) -> None:
+        self.engine_ran = False
+
+
+_in_flight: contextvars.ContextVar[Call | None] = contextvars.ContextVar("lift_dspy_in_flight", default=None)
+
+
+@contextlib.contextmanager
+def in_flight() -> Iterator[Call]:
+    """Track one LM call; :func:`mark_engine_ran` marks it."""
+    call = Call()
+    token = _in_flight.set(call)
+    try:
+        yield call
+    finally:
+        _in_flight.reset(token)
+
+
+def mark_engine_ran() -> None:
+    """Called by the engines: this call's answer comes from a server, not from DSPy's cache."""
+    call = _in_flight.get()
+    if call is not None:
+        call.engine_ran = True
+
+
+def active_constraint(
+    request: Request, options: Options | None = None, on_unconstrained: OnUnconstrained = "raise"
+) -> Constraint | None:
+    """The constraint of the call being made (resolved by the LM, else from the stack).
 
     Raises:
         UnsupportedSchemaError: the signature cannot be constrained.
+        UnconstrainedCallError: the call cannot be constrained and ``on_unconstrained="raise"``.
     """
+    known = _resolved.get()
+    if known is not _UNSET:
+        return known
     system = request.system if isinstance(request.system, str) else ""
     if not system and request.messages:
         system = request.messages[0].text or ""
-    return resolve_constraint(system, request.config.response_format is not None, options)
+    json_requested = request.config.response_format is not None
+    return resolve_constraint(system, json_requested, options, on_unconstrained, tools_from_request(request))
 
 
 def resolve_constraint(
-    system: str, json_requested: bool, options: Options | None = None
+    system: str,
+    json_requested: bool,
+    options: Options | None = None,
+    on_unconstrained: OnUnconstrained = "raise",
+    native: NativeTools | None = None,
 ) -> Constraint | None:
-    """The constraint for a call whose system prompt is ``system``, made inside a ``dspy.Predict``.
+    """The constraint for a call whose system prompt is ``system``.
 
     Args:
-        system: The system prompt DSPy's adapter wrote (it must ask for the signature's outputs).
+        system: The system prompt DSPy's adapter wrote.
         json_requested: The call carries a ``response_format`` (DSPy's JSONAdapter sends one).
         options: How constraints are built.
+        on_unconstrained: What to do with a module call that cannot be constrained.
+        native: The call's native ``tools`` (DSPy's native function calling for a ``dspy.ToolCalls``
+            output): the answer then also writes the tool calls, held to these tools.
+
+    Returns:
+        The constraint, or None for a plain call (outside any adapter call and ``dspy.Predict``),
+        ``TwoStepAdapter``'s free-text first step, or an unconstrained call that is allowed.
 
     Raises:
         UnsupportedSchemaError: the signature cannot be constrained.
+        UnconstrainedCallError: the call cannot be constrained and ``on_unconstrained="raise"``.
     """
+    options = options or Options()
     stack = dspy.settings.caller_modules or []
     predict = stack[-1] if stack and isinstance(stack[-1], dspy.Predict) else None
-    if predict is None:
-        return None
-    fmt: OutputFormat | None
-    if json_requested:
-        fmt = "json"
-    else:
-        adapter = dspy.settings.adapter
-        fmt = format_for_adapter(adapter)
-        if fmt is None:
-            _warn_once(
-                type(adapter).__name__,
-                "%s writes a layout lift-dspy has no grammar for: calls through it are NOT constrained "
-                "or validated. Use dspy.ChatAdapter (default) or dspy.JSONAdapter.",
-            )
+    call = rendered_call(2)
+    if call is None:
+        if predict is None:
             return None
-    signature = predict.signature
-    if not _prompt_mentions_outputs(system, signature, fmt):
-        _warn_once(
-            f"mismatch:{signature.__name__}",
-            "the prompt does not mention the output fields of %s: this call is NOT constrained",
+        # A module or adapter that calls the LM itself: only the predictor's own signature is known.
+        call = RenderedCall(dspy.settings.adapter, predict.signature)
+    if call.free_text:
+        return None
+    signature = call.signature
+    adapter_name = type(call.adapter).__name__ if call.adapter is not None else "ChatAdapter"
+    fmt = layout_of(system, signature)
+    if fmt is None:
+        _unconstrained(
+            on_unconstrained,
+            f"{adapter_name}:{getattr(signature, '__name__', '')}",
+            f"the prompt {adapter_name} wrote does not ask for the outputs of {_name(signature)} in "
+            "DSPy's chat, JSON or XML layout, so no grammar matches it",
+            adapter_name,
+            signature,
         )
         return None
+    if fmt == "chat" and json_requested:
+        fmt = "json"  # a response_format asks for JSON whatever the prompt says
+    if native is not None:
+        return native_tools_constraint(signature, fmt, native, options)
     tools = None
-    if len(stack) >= 2 and isinstance(stack[-2], dspy.ReAct) and getattr(stack[-2], "react", None) is predict:
-        tools = tool_spec(stack[-2].tools, options or Options())
-    return compile_constraint(signature, fmt, tools, options or Options())
+    react = stack[-2] if predict is not None and len(stack) >= 2 else None
+    if isinstance(react, dspy.ReAct) and getattr(react, "react", None) is predict:
+        tools = tool_spec(react.tools, options)
+    return compile_constraint(signature, fmt, tools, options)
 
 
-def _warn_once(key: str, message: str) -> None:
-    if key not in _warned:
+def _name(signature: Any) -> str:
+    return getattr(signature, "__name__", "the signature")
+
+
+def _unconstrained(policy: OnUnconstrained, key: str, reason: str, adapter: str, signature: Any) -> None:
+    if policy == "raise":
+        raise UnconstrainedCallError(reason, adapter=adapter, signature=signature, fix=_FIX + ".")
+    if policy == "warn" and key not in _warned:
         _warned.add(key)
-        logger.warning(message, key.split(":")[-1])
+        logger.warning(
+            "%s: this call is sent NOT constrained and NOT validated (on_unconstrained='warn')", reason
+        )
 
 
-def _prompt_mentions_outputs(system: str, signature: Any, fmt: str) -> bool:
-    names = signature.output_fields
-    if fmt == "chat":
-        return all(header(name) in system for name in names)
-    return all(name in system for name in names)
+@functools.lru_cache(maxsize=4096)
+def _structures(signature: Any) -> tuple[tuple[OutputFormat, str], ...]:
+    """DSPy's field structure of ``signature`` in each layout lift-dspy has a grammar for."""
+    from dspy.adapters import ChatAdapter, JSONAdapter, XMLAdapter
+
+    found: list[tuple[OutputFormat, str]] = []
+    for fmt, adapter in (("json", JSONAdapter), ("xml", XMLAdapter), ("chat", ChatAdapter)):
+        try:
+            found.append((fmt, adapter().format_field_structure(signature)))  # type: ignore[arg-type]
+        except Exception as exc:  # a type DSPy itself cannot render in that layout
+            logger.debug("%s cannot render %s: %s", adapter.__name__, _name(signature), exc)
+    return tuple(found)
+
+
+def layout_of(system: str, signature: Any) -> OutputFormat | None:
+    """The layout whose field structure for ``signature`` the system prompt contains, if any."""
+    if signature is None or not system:
+        return None
+    try:
+        structures = _structures(signature)
+    except TypeError:  # an unhashable signature object
+        structures = _structures.__wrapped__(signature)
+    for fmt, structure in structures:
+        if structure and structure in system:
+            return fmt
+    return None

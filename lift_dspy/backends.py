@@ -23,7 +23,13 @@ import httpx
 
 from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.check import GrammarMatcher, grammar_from_lark
-from lift_dspy.errors import BackendError, BackendUnavailableError
+from lift_dspy.errors import (
+    BackendAuthError,
+    BackendError,
+    BackendRateLimitError,
+    BackendServerError,
+    BackendUnavailableError,
+)
 
 __all__ = [
     "JSON_ONLY",
@@ -78,12 +84,18 @@ def detect_backend(
 
     A server without vLLM's ``/version`` is a generic OpenAI-compatible provider (``openai``). A vLLM
     server gets one short request with a Lark grammar only llguidance accepts: answered and
-    conforming means ``guidance``; refused (HTTP 4xx/5xx) means another backend (``xgrammar``).
+    conforming means ``guidance``; a definitive grammar rejection (HTTP 400 whose body says the
+    grammar was not understood) means another backend (``xgrammar``). Any other error is raised
+    and nothing is remembered: the next call asks again.
 
     Raises:
         BackendUnavailableError: the server cannot be reached.
+        BackendAuthError: HTTP 401/403 (the key was refused).
+        BackendRateLimitError: HTTP 429.
+        BackendServerError: HTTP 5xx.
         BackendError: the server answered the grammar request with text that does not conform
-            (it ignores constraints: an old vLLM, or a proxy that drops ``structured_outputs``).
+            (it ignores constraints: an old vLLM, or a proxy that drops ``structured_outputs``),
+            or refused it with another 4xx.
     """
     base = api_base.rstrip("/")
     key = (base, model)
@@ -128,7 +140,9 @@ def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str])
             f"cannot reach the server to detect its backend ({type(exc).__name__}: {exc})", url=url
         ) from exc
     if reply.status_code >= 400:
-        return "xgrammar"
+        if grammar_rejected(reply.status_code, reply.text):
+            return "xgrammar"
+        raise _probe_error(reply.status_code, reply.text, url)
     try:
         choice = _json_object(reply.content)["choices"][0]
         text = choice["message"].get("content") or ""
@@ -143,6 +157,47 @@ def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str])
             status=reply.status_code,
         )
     return "guidance"
+
+
+# What vLLM's other structured-output backends answer to a Lark grammar with llguidance-only syntax
+# (xgrammar: "Failed to convert the grammar from Lark to EBNF" / "grammar ... not supported";
+# outlines: "... grammar ...": every such answer is an HTTP 400 whose message names the grammar).
+_GRAMMAR_MARKERS = ("grammar", "lark", "ebnf", "structured output", "structured_output")
+
+
+def grammar_rejected(status: int, body: str) -> bool:
+    """True if the server refused the probe because it cannot take the grammar (HTTP 400)."""
+    if status != 400:
+        return False
+    error = _json_object(body.encode("utf-8", "replace")).get("error")
+    message = error.get("message") if isinstance(error, dict) else error
+    text = (message if isinstance(message, str) else body).lower()
+    return any(marker in text for marker in _GRAMMAR_MARKERS)
+
+
+def _probe_error(status: int, body: str, url: str) -> BackendError:
+    where = "while detecting the server's structured-output backend (backend='auto'; not remembered)"
+    detail = body[:300]
+    if status in (401, 403):
+        return BackendAuthError(
+            f"HTTP {status} {where}: the key was refused ({detail}). Set api_key= or $LIFT_DSPY_API_KEY",
+            url=url,
+            status=status,
+            body=body[:2000],
+        )
+    if status == 429:
+        return BackendRateLimitError(f"HTTP 429 {where}: rate limited ({detail})", url=url, status=status)
+    if status >= 500:
+        return BackendServerError(
+            f"HTTP {status} {where}: {detail}", url=url, status=status, body=body[:2000]
+        )
+    return BackendError(
+        f"HTTP {status} {where}: {detail}. If this server cannot take grammars, pass backend='xgrammar' "
+        "(vLLM) or backend='openai'",
+        url=url,
+        status=status,
+        body=body[:2000],
+    )
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -15,19 +15,21 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import sys
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import dspy
 import httpx
-from dspy.lm15 import Message, Request, Response, StreamEndEvent, TextPart, Usage
+from dspy.lm15 import Request, Response, StreamEndEvent, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
-from lift_dspy.active import active_constraint, resolve_constraint
+from lift_dspy.active import OnUnconstrained, active_constraint, mark_engine_ran, resolve_constraint
 from lift_dspy.backends import (
     JSON_ONLY,
     Backend,
@@ -37,15 +39,18 @@ from lift_dspy.backends import (
     response_format_for,
 )
 from lift_dspy.constraints import Constraint
+from lift_dspy.constraints.native_tools import assistant_message
 from lift_dspy.constraints.schema import Options
 from lift_dspy.errors import (
+    BackendAuthError,
     BackendError,
+    BackendRateLimitError,
     BackendServerError,
     BackendUnavailableError,
     JSONModeRequiredError,
     TruncatedOutputError,
 )
-from lift_dspy.request import build_payload
+from lift_dspy.request import build_payload, response_logprobs
 from lift_dspy.stats import Stats
 from lift_dspy.streaming import SSEAccumulator, stream_payload
 
@@ -74,6 +79,8 @@ class EngineConfig:
             other backends) and ``openai`` (any OpenAI-compatible provider, ``response_format``)
             take JSON Schemas only, so chat-layout calls run in JSON mode and answers are checked
             by value; ``auto`` asks the server on first use.
+        on_unconstrained: A module call that cannot be constrained: ``raise`` (default, before
+            anything is sent), ``warn`` or ``allow`` (sent unconstrained). See GuidanceLM.
     """
 
     api_base: str | None = None
@@ -83,6 +90,7 @@ class EngineConfig:
     constrain: bool = True
     served_model: str | None = None
     backend: BackendChoice = "guidance"
+    on_unconstrained: OnUnconstrained = "raise"
 
     def public_state(self) -> dict[str, Any]:
         """The settings that can be saved (everything but the key)."""
@@ -94,6 +102,7 @@ class EngineConfig:
             "constrain": self.constrain,
             "served_model": self.served_model,
             "backend": self.backend,
+            "on_unconstrained": self.on_unconstrained,
         }
 
 
@@ -118,7 +127,8 @@ class _EngineCore:
     # Read by DSPy's adapters (dspy.clients.capabilities): JSONAdapter sends a response_format,
     # which tells the engine to use the JSON form of the signature's constraint.
     supports_response_schema = True
-    supports_function_calling = False
+    # Native tool calls are written under the constraint and returned as tool calls (native_tools).
+    supports_function_calling = True
     supports_reasoning = False
     supported_params = frozenset(
         {
@@ -160,7 +170,12 @@ class _EngineCore:
         return request
 
     def _from_fallback(self, plan: _Plan, response: Response, error: BackendUnavailableError) -> Response:
-        """Check the fallback's answer like any other and say where it came from."""
+        """Check the fallback's answer like any other and say where it came from.
+
+        The answer is kept out of DSPy's cache entry for this (primary) call: the fallback LM
+        caches it under its own key, and the primary answers the same call itself once it is back.
+        """
+        _keep_out_of_primary_cache()
         if plan.constraint is not None:
             plan.constraint.validate(response.message.text or "", model_name=self.fallback.model, exact=False)
         data = {"lift_dspy": {"fallback": self.fallback.model, "primary_error": error.message[:300]}}
@@ -245,9 +260,14 @@ class _EngineCore:
 
     def plan(self, request: Request) -> _Plan:
         """Resolve the constraint and build the payload for one request."""
-        constraint = active_constraint(request, self.config.options) if self.config.constrain else None
+        mark_engine_ran()
+        constraint = (
+            active_constraint(request, self.config.options, self.config.on_unconstrained)
+            if self.config.constrain
+            else None
+        )
         backend = self.backend(request.model)
-        if constraint is not None and constraint.format == "chat" and backend in JSON_ONLY:
+        if constraint is not None and constraint.format != "json" and backend in JSON_ONLY:
             stack = dspy.settings.caller_modules or []
             raise JSONModeRequiredError(backend=backend, signature=getattr(stack[-1], "signature", None))
         base, model = self._base_and_model(request)
@@ -321,19 +341,21 @@ class _EngineCore:
                     raw_text=text, max_tokens=plan.payload.get("max_tokens"), model=model
                 )
             constraint.validate(text, model_name=model, exact=plan.backend == "guidance")
+        message, called = assistant_message(constraint, text)
         self.stats.record_success(
             constraint, time.perf_counter() - plan.started, usage.get("completion_tokens"), reason
         )
         return Response(
             id=data.get("id"),
             model=data.get("model") or model,
-            message=Message.assistant([TextPart(text)]),
-            finish_reason=_FINISH[reason],
+            message=message,
+            finish_reason="tool_call" if called else _FINISH[reason],
             usage=Usage(
                 input_tokens=usage.get("prompt_tokens"),
                 output_tokens=usage.get("completion_tokens"),
                 total_tokens=usage.get("total_tokens"),
             ),
+            logprobs=response_logprobs(choice),
         )
 
 
@@ -349,11 +371,46 @@ def _raise_http_error(status: int, text: str, url: str, model: str) -> None:
         message = _json(text.encode()).get("error", {}).get("message", text) or text
     if status == 400 and any(marker in message.lower() for marker in _CONTEXT_MARKERS):
         raise ContextWindowExceededError(model=model, message=f"{message[:300]} (POST {url})")
+    if status in (401, 403):
+        raise BackendAuthError(
+            f"HTTP {status}: the server refused the credentials ({message[:300]}). Set api_key= or "
+            "$LIFT_DSPY_API_KEY to a key it accepts",
+            url=url,
+            status=status,
+            body=text[:2000],
+        )
+    if status == 429:
+        raise BackendRateLimitError(
+            f"HTTP 429: rate limited ({message[:300]}); DSPy retries with backoff (num_retries)",
+            url=url,
+            status=status,
+            body=text[:2000],
+        )
     if status >= 500:
         raise BackendServerError(
             f"server error {status}: {message[:300]}", url=url, status=status, body=text[:2000]
         )
     raise BackendError(f"HTTP {status}: {message[:500]}", url=url, status=status, body=text[:2000])
+
+
+def _keep_out_of_primary_cache() -> None:
+    """Stop DSPy from storing the answer of the LM call being executed (a fallback answered it).
+
+    DSPy decides to store a result in its cache after the engine returns, from the ``cache``
+    flag of the call it is executing; that call object is a local of DSPy's ``execute`` (or
+    ``aexecute``) frame, on this stack (a running coroutine chain is on the stack too).
+    """
+    from dspy.clients.execution import PreparedCall
+
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name in ("execute", "aexecute"):
+            call = frame.f_locals.get("call")
+            if isinstance(call, PreparedCall):
+                call.cache = False
+                return
+        frame = frame.f_back
+    logger.debug("fallback answer: DSPy's executing call not found; its cache entry may hold it")
 
 
 class GuidanceEngine(_EngineCore):

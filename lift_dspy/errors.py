@@ -12,10 +12,14 @@ around any DSPy call::
     ├── InvalidRequestError          a request lift-dspy will not send as asked: native tools, a
     │                                legacy guided_* option, a message part vLLM cannot take
     │                                (also ValueError)
+    ├── UnconstrainedCallError       a module call lift-dspy cannot constrain, refused before
+    │                                anything is sent (also dspy LMConfigurationError: no retry)
     ├── ConstraintViolationError     the server's answer does not conform (dropped constraint?)
     │   └── TruncatedOutputError     finish_reason == "length": the answer was cut off
     ├── BackendError                 the server answered with an HTTP error or a malformed body
     │   ├── BackendServerError       HTTP 5xx: transient (also dspy LMServerError, so DSPy retries)
+    │   ├── BackendAuthError         HTTP 401/403: the key was refused (also dspy LMAuthError)
+    │   ├── BackendRateLimitError    HTTP 429 (also dspy LMRateLimitError, so DSPy retries)
     │   └── BackendUnavailableError  the server could not be reached (also dspy LMTransportError)
     ├── ServerStartError             a managed vLLM server did not come up
     │   └── ModelPrepareError        a bundled model could not be fetched, verified or converted
@@ -35,10 +39,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from dspy.utils.exceptions import AdapterParseError, DSPyError, LMError, LMServerError, LMTransportError
+from dspy.utils.exceptions import (
+    AdapterParseError,
+    DSPyError,
+    LMAuthError,
+    LMConfigurationError,
+    LMError,
+    LMRateLimitError,
+    LMServerError,
+    LMTransportError,
+)
 
 __all__ = [
+    "BackendAuthError",
     "BackendError",
+    "BackendRateLimitError",
     "BackendServerError",
     "BackendUnavailableError",
     "ConstraintViolationError",
@@ -53,6 +68,7 @@ __all__ = [
     "ToolchainError",
     "ToolchainMissingError",
     "TruncatedOutputError",
+    "UnconstrainedCallError",
     "UnknownToolError",
     "UnsupportedLanguageError",
     "UnsupportedSchemaError",
@@ -341,3 +357,41 @@ class ToolchainMissingError(ToolchainError):
             f"{tool} (needed to check {language} code) was not found {where}. "
             f"Install it with `{self.install_hint} {language}`"
         )
+
+
+class UnconstrainedCallError(LiftDSPyError, LMConfigurationError):
+    """A module call lift-dspy cannot constrain; raised before anything is sent.
+
+    It is a DSPy ``LMConfigurationError`` (never retried by DSPy) and not an ``AdapterParseError``
+    (so DSPy's ChatAdapter does not retry it through another, equally unconstrained, layout).
+    ``GuidanceLM(on_unconstrained="warn")`` sends such calls unconstrained with a warning instead;
+    ``"allow"`` sends them silently.
+
+    Attributes:
+        adapter: The class name of the adapter that wrote the prompt (None if unknown).
+        signature_name: The signature the call was made for.
+        reason: Why it cannot be constrained.
+    """
+
+    default_code = "unconstrained_call"
+
+    def __init__(self, reason: str, *, adapter: str | None, signature: Any, fix: str) -> None:
+        self.adapter = adapter
+        self.signature_name = getattr(signature, "__name__", "Signature")
+        self.reason = reason
+        super().__init__(
+            f"{self.signature_name}: {reason}; nothing was sent. {fix} (or GuidanceLM(..., "
+            "on_unconstrained='warn') to send such calls unconstrained)"
+        )
+
+
+class BackendAuthError(BackendError, LMAuthError):
+    """HTTP 401/403: the server refused the API key (never retried, never remembered)."""
+
+    default_code = "backend_auth"
+
+
+class BackendRateLimitError(BackendError, LMRateLimitError):
+    """HTTP 429: the server is rate limiting (DSPy retries it with backoff)."""
+
+    default_code = "backend_rate_limit"

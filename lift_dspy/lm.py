@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dspy
@@ -14,12 +15,20 @@ import httpx
 from dspy.clients.base_lm import LM_CLASS_STATE_KEY, BaseLM
 from dspy.lm15 import Request
 
-from lift_dspy.active import resolve_constraint
+from lift_dspy.active import (
+    ON_UNCONSTRAINED,
+    OnUnconstrained,
+    in_flight,
+    resolve_constraint,
+    using_constraint,
+)
+from lift_dspy.active import Call as _Call
 from lift_dspy.backends import BACKENDS, JSON_ONLY, Backend, BackendChoice
 from lift_dspy.constraints import Constraint
+from lift_dspy.constraints.native_tools import tools_from_kwargs
 from lift_dspy.constraints.schema import Options
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
-from lift_dspy.errors import JSONModeRequiredError
+from lift_dspy.errors import ConstraintViolationError, JSONModeRequiredError
 from lift_dspy.request import CACHE_KEY_FIELD, refuse_legacy_fields
 from lift_dspy.stats import Stats
 
@@ -69,6 +78,14 @@ class GuidanceLM(dspy.LM):
         fallback: A ``dspy.LM`` that answers when this server cannot be reached (another
             GuidanceLM, or any provider: its answer is validated against the signature like any
             other, by value). The response's ``provider_data["lift_dspy"]`` names the fallback.
+            Its answers are cached by the fallback LM under its own key, never under this one's.
+        on_unconstrained: A call made by a DSPy module (an adapter formatted the prompt) that
+            lift-dspy cannot constrain -- an adapter layout it has no grammar for, a prompt that
+            does not ask for the signature's outputs --: ``"raise"`` (default) raises
+            :class:`~lift_dspy.UnconstrainedCallError` before anything is sent; ``"warn"`` sends
+            it unconstrained and unvalidated with a warning (once per adapter and signature);
+            ``"allow"`` sends it silently. Plain calls, ``lm("...")`` outside any module, are
+            always plain text.
         transport: An ``httpx`` transport for the sync engine (tests, proxies, custom TLS).
         async_transport: The same for the async engine.
         **lm_kwargs: Anything ``dspy.LM`` takes: ``temperature``, ``max_tokens``, ``cache``,
@@ -93,6 +110,7 @@ class GuidanceLM(dspy.LM):
         constrain: bool = True,
         backend: BackendChoice = "guidance",
         fallback: BaseLM | None = None,
+        on_unconstrained: OnUnconstrained = "raise",
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         **lm_kwargs: Any,
@@ -111,6 +129,11 @@ class GuidanceLM(dspy.LM):
             )
         if model is None:
             model = os.environ.get(_ENV_DEFAULT_MODEL, "smollm2")
+        if on_unconstrained not in ON_UNCONSTRAINED:
+            raise ValueError(
+                f"on_unconstrained must be one of {', '.join(map(repr, ON_UNCONSTRAINED))}; "
+                f"got {on_unconstrained!r}"
+            )
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}; got {backend!r}")
         if api_base is not None and not api_base.startswith(("http://", "https://")):
@@ -124,6 +147,7 @@ class GuidanceLM(dspy.LM):
             options=Options(lenient=lenient, max_text_chars=max_text_chars),
             constrain=constrain,
             backend=backend,
+            on_unconstrained=on_unconstrained,
         )
         stats = Stats()
         if fallback is not None and not isinstance(fallback, BaseLM):
@@ -142,12 +166,13 @@ class GuidanceLM(dspy.LM):
     # -- calls: the constraint joins DSPy's cache key and the history entry -----------------------
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         """A DSPy LM call; inside a ``dspy.Predict`` it is constrained by that signature."""
-        kwargs, token = self._enter(prompt, messages, kwargs, self._engine_spec.backend)
-        try:
+        kwargs, scope = self._enter(prompt, messages, kwargs, self._engine_spec.backend)
+        if scope is None:
             return super().__call__(prompt, messages=messages, **kwargs)
-        finally:
-            if token is not None:
-                _current.reset(token)
+        with scope as call:
+            outputs = super().__call__(prompt, messages=messages, **kwargs)
+            self._check_cached(call, outputs)
+            return outputs
 
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
         """Async twin of ``__call__``."""
@@ -156,16 +181,48 @@ class GuidanceLM(dspy.LM):
         if backend is None:
             backend = await asyncio.to_thread(engine.backend, self.model)  # asks the server, once
         known: Backend = backend
-        kwargs, token = self._enter(prompt, messages, kwargs, lambda _model: known)
-        try:
+        kwargs, scope = self._enter(prompt, messages, kwargs, lambda _model: known)
+        if scope is None:
             return await super().acall(prompt, messages=messages, **kwargs)
-        finally:
-            if token is not None:
-                _current.reset(token)
+        with scope as call:
+            outputs = await super().acall(prompt, messages=messages, **kwargs)
+            self._check_cached(call, outputs)
+            return outputs
+
+    def _check_cached(self, call: _Call, outputs: Any) -> None:
+        """Validate answers DSPy served from its cache against the current constraint and model.
+
+        DSPy's cache returns before the engine runs, and its key holds the constraint's
+        fingerprint but not the output model's validators: an answer cached before a validator
+        changed must be checked again (~0.1 ms per answer).
+
+        Raises:
+            ConstraintViolationError: a cached answer does not validate any more.
+        """
+        current = _current.get()
+        if call.engine_ran or current is None or not isinstance(outputs, list):
+            return
+        constraint, backend = current
+        for output in outputs:
+            text = output.get("text") if isinstance(output, dict) else output
+            if not isinstance(text, str):
+                continue
+            try:
+                constraint.validate(text, model_name=self.model, exact=backend == "guidance")
+            except ConstraintViolationError as exc:
+                raise ConstraintViolationError(
+                    exc.reason,
+                    raw_text=text,
+                    field=exc.field,
+                    model=self.model,
+                    hint="This answer came from DSPy's cache and no longer validates against "
+                    f"{constraint.signature_name}'s output model (a validator changed?). Call again with "
+                    "cache=False, or clear DSPy's cache.",
+                ) from exc
 
     def _enter(
         self, prompt: Any, messages: Any, kwargs: dict[str, Any], backend: Callable[[str], Backend]
-    ) -> tuple[dict[str, Any], contextvars.Token[tuple[Constraint, str] | None] | None]:
+    ) -> tuple[dict[str, Any], contextlib.AbstractContextManager[_Call] | None]:
         """Resolve this call's constraint; key DSPy's cache by it and remember it for the history.
 
         DSPy's cache key is (model, messages, sampling arguments): two signatures, or two LMs with
@@ -175,6 +232,7 @@ class GuidanceLM(dspy.LM):
         Raises:
             JSONModeRequiredError: a chat-layout call on a JSON-only backend (DSPy's ChatAdapter
                 catches it and runs the call through JSONAdapter).
+            UnconstrainedCallError: a module call that cannot be constrained (``on_unconstrained``).
         """
         if not self.config.constrain or isinstance(prompt, Request) or "request" in kwargs:
             return kwargs, None
@@ -186,11 +244,13 @@ class GuidanceLM(dspy.LM):
             system if isinstance(system, str) else "",
             merged.get("response_format") is not None,
             self.config.options,
+            self.config.on_unconstrained,
+            tools_from_kwargs(merged),
         )
         if constraint is None:
-            return kwargs, None
+            return kwargs, _scope(None, None)
         chosen = backend(self.model)
-        if constraint.format == "chat" and chosen in JSON_ONLY:
+        if constraint.format != "json" and chosen in JSON_ONLY:
             stack = dspy.settings.caller_modules or []
             raise JSONModeRequiredError(backend=chosen, signature=stack[-1].signature)
         metadata = merged.get("metadata")
@@ -201,7 +261,7 @@ class GuidanceLM(dspy.LM):
                 CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}",
             },
         }
-        return kwargs, _current.set((constraint, chosen))
+        return kwargs, _scope(constraint, chosen)
 
     def update_history(self, entry: dict[str, Any]) -> None:
         """Record a call; a constrained one also carries its constraint (shown by inspect_history).
@@ -254,6 +314,7 @@ class GuidanceLM(dspy.LM):
             max_text_chars=public["max_text_chars"],
             constrain=public["constrain"],
             backend=public["backend"],
+            on_unconstrained=public["on_unconstrained"],
         )
         return state
 
@@ -266,6 +327,17 @@ class GuidanceLM(dspy.LM):
     def __repr__(self) -> str:
         where = self.config.api_base or "embedded local vLLM"
         return f"GuidanceLM(model={self.model!r}, api_base={where!r})"
+
+
+@contextlib.contextmanager
+def _scope(constraint: Constraint | None, backend: str | None) -> Iterator[_Call]:
+    """The call's constraint for the engine, the history entry and the cache check."""
+    current = _current.set((constraint, backend) if constraint is not None and backend else None)
+    try:
+        with using_constraint(constraint), in_flight() as call:
+            yield call
+    finally:
+        _current.reset(current)
 
 
 def _describe(constraint: Constraint, backend: str) -> str:

@@ -23,11 +23,12 @@ from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar
 from lift_dspy.constraints.model import output_fields, output_model
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
 from lift_dspy.constraints.tools import ARGS_FIELD, NAME_FIELD, ToolSpec, tool_spec
+from lift_dspy.constraints.xml import parse_xml, render_xml, xml_grammar, xml_rule
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
 __all__ = ["Constraint", "OutputFormat", "compile_constraint", "constraint_for", "format_for_adapter"]
 
-OutputFormat = Literal["chat", "json"]
+OutputFormat = Literal["chat", "json", "xml"]
 _HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 
 
@@ -37,10 +38,11 @@ class Constraint:
 
     Attributes:
         signature_name: The signature's class name (for messages and monitoring).
-        format: ``chat`` (DSPy ChatAdapter's ``[[ ## field ## ]]`` layout) or ``json``.
+        format: ``chat`` (DSPy ChatAdapter's ``[[ ## field ## ]]`` layout), ``json`` or ``xml``
+            (DSPy XMLAdapter's ``<field>...</field>`` layout).
         structured_outputs: The exact vLLM ``structured_outputs`` value. Treat as read-only.
         model: The Pydantic output model answers are validated against.
-        rules: Per-field chat-format rules (empty for ``json``).
+        rules: Per-field chat/XML-format rules (empty for ``json``).
     """
 
     signature_name: str
@@ -115,6 +117,8 @@ class Constraint:
         dumped = self.model.model_validate(values).model_dump(mode="json", by_alias=True)
         if self.format == "json":
             return json.dumps(dumped, ensure_ascii=False)
+        if self.format == "xml":
+            return render_xml(self.rules, dumped, values)
         sections = []
         for rule in self.rules:
             value = dumped[rule.name]
@@ -137,6 +141,8 @@ class Constraint:
         return names[-1] if names else None
 
     def _parse(self, text: str, model_name: str | None) -> dict[str, Any]:
+        if self.format == "xml":
+            return parse_xml(self.rules, text, model_name)
         return self._parse_chat(text, model_name) if self.format == "chat" else _parse_json(text, model_name)
 
     def _parse_chat(self, text: str, model_name: str | None) -> dict[str, Any]:
@@ -210,18 +216,34 @@ def _parse_json(text: str, model_name: str | None) -> dict[str, Any]:
     return data
 
 
-def format_for_adapter(adapter: Any) -> OutputFormat | None:
-    """The output format an adapter asks for: ``chat``, ``json``, or None if lift-dspy has no grammar.
+def format_for_adapter(adapter: Any, signature: Any = None) -> OutputFormat | None:
+    """The layout an adapter asks for: ``chat``, ``json``, ``xml``, or None if lift-dspy has no grammar.
 
-    ``None`` and ``dspy.ChatAdapter`` mean chat; ``dspy.JSONAdapter`` and its subclasses mean json.
-    Other ChatAdapter subclasses (XMLAdapter, ...) write formats lift-dspy does not model.
+    ``None`` and ``dspy.ChatAdapter`` mean chat, ``dspy.JSONAdapter`` json, ``dspy.XMLAdapter`` xml. A
+    subclass counts as its parent only if it renders the parent's field structure for ``signature``
+    (checked when a signature is given): the layout decides, not the class.
     """
-    from dspy.adapters import ChatAdapter, JSONAdapter
+    from dspy.adapters import ChatAdapter, JSONAdapter, XMLAdapter
 
-    if adapter is None or type(adapter) is ChatAdapter:
+    if adapter is None:
         return "chat"
-    if isinstance(adapter, JSONAdapter):
-        return "json"
+    parents: tuple[tuple[OutputFormat, type[ChatAdapter]], ...] = (
+        ("json", JSONAdapter),
+        ("xml", XMLAdapter),
+        ("chat", ChatAdapter),
+    )
+    for fmt, parent in parents:
+        if type(adapter) is parent:
+            return fmt
+    for fmt, parent in parents:
+        if isinstance(adapter, parent):
+            if signature is None:
+                return fmt
+            try:
+                same = adapter.format_field_structure(signature) == parent().format_field_structure(signature)
+            except Exception:
+                same = False
+            return fmt if same else None
     return None
 
 
@@ -253,6 +275,14 @@ def _compile(signature: Any, fmt: OutputFormat, tools: ToolSpec | None, options:
         tools = None
     model = output_model(signature)
     name = getattr(signature, "__name__", "Signature")
+    if fmt == "xml":
+        rules = tuple(xml_rule(n, info, options) for n, info in fields.items())
+        lark = xml_grammar(list(rules))
+        grammar = grammar_from_lark(lark)
+        error = compile_grammar(grammar)
+        if error:
+            raise UnsupportedSchemaError(f"llguidance rejected the XML grammar: {error.splitlines()[0]}")
+        return Constraint(name, "xml", {"grammar": lark}, model, rules, GrammarMatcher(grammar))
     if fmt == "chat":
         rules = tuple(field_rule(n, info, options) for n, info in fields.items())
         lark = chat_grammar(list(rules), tools)
@@ -293,8 +323,9 @@ def constraint_for(
 
     Args:
         signature: A ``dspy.Signature`` class.
-        adapter: ``None``/``dspy.ChatAdapter()`` for the chat layout (a Lark grammar), or
-            ``dspy.JSONAdapter()`` for a JSON object (a JSON Schema).
+        adapter: ``None``/``dspy.ChatAdapter()`` for the chat layout (a Lark grammar),
+            ``dspy.JSONAdapter()`` for a JSON object (a JSON Schema), ``dspy.XMLAdapter()`` for the
+            XML layout (a Lark grammar).
         tools: For ReAct-style signatures, ``{name: dspy.Tool}``: the tool name then selects the
             argument schema.
         lenient: Let llguidance ignore JSON Schema keywords it does not implement (``uniqueItems``,
@@ -314,11 +345,12 @@ def constraint_for(
         >>> sorted(lift_dspy.constraint_for(dspy.Signature("question -> answer: int")))
         ['grammar']
     """
-    fmt = format_for_adapter(adapter)
+    fmt = format_for_adapter(adapter, signature)
     if fmt is None:
         raise UnsupportedSchemaError(
             f"{type(adapter).__name__} writes a layout lift-dspy has no grammar for; use "
-            "dspy.ChatAdapter() (the default) or dspy.JSONAdapter()",
+            "dspy.ChatAdapter() (the default), dspy.JSONAdapter() or dspy.XMLAdapter(), or a subclass that "
+            "keeps their layout",
             keyword="adapter",
         )
     options = Options(lenient=lenient, max_text_chars=max_text_chars)

@@ -198,7 +198,7 @@ def test_auto_backend_detects_once_and_switches_to_json_mode() -> None:
     def chat(payload: dict[str, Any]) -> httpx.Response:
         calls.append(payload)
         if "grammar" in payload.get("structured_outputs", {}):
-            return httpx.Response(500, json={"error": {"message": "xgrammar cannot compile"}})
+            return httpx.Response(400, json={"error": {"message": "Invalid grammar specification."}})
         return _completion('{"count": 2}')
 
     transport = _server(True, chat)

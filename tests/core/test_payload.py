@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import dspy
 import pytest
@@ -99,8 +99,12 @@ def test_constraint_for_is_a_fresh_copy() -> None:
 
 
 def test_unknown_adapter_is_a_typed_error() -> None:
-    with pytest.raises(lift_dspy.UnsupportedSchemaError, match="XMLAdapter"):
-        lift_dspy.constraint_for(Count, dspy.XMLAdapter())
+    class Bulleted(dspy.ChatAdapter):  # another layout: the class alone does not decide
+        def format_field_structure(self, signature: Any) -> str:
+            return "Answer as a bulleted list."
+
+    with pytest.raises(lift_dspy.UnsupportedSchemaError, match="Bulleted"):
+        lift_dspy.constraint_for(Count, Bulleted())
 
 
 def test_literal_choice_payload() -> None:

@@ -20,18 +20,25 @@ from lift_dspy.server.process import Server
 from lift_dspy.server.testing import *  # noqa: F403
 from lift_dspy.server.testing import SERVER_FIXTURES, ServerPool
 
-# Reuse servers that are already running (``lift-dspy serve --model tiny [--backend xgrammar]``)
-# instead of starting them: LIFT_DSPY_TINY_API_BASE / LIFT_DSPY_XGRAMMAR_API_BASE=http://127.0.0.1:PORT/v1.
-# Tests that need the server's process skip then.
+# With LIFT_DSPY_REQUIRE_VLLM=1 (CI, scripts/test.sh) no server test may skip: a missing vLLM fails,
+# and external servers are not used (the tests that need the server's process would skip).
+REQUIRE_VLLM = os.environ.get("LIFT_DSPY_REQUIRE_VLLM") == "1"
+
+# Otherwise, reuse servers that are already running (``lift-dspy serve --model tiny [--backend
+# xgrammar]``) instead of starting them: LIFT_DSPY_TINY_API_BASE / LIFT_DSPY_XGRAMMAR_API_BASE=
+# http://127.0.0.1:PORT/v1. Tests that need the server's process skip then.
 _EXTERNAL = {
-    "tiny_server": os.environ.get("LIFT_DSPY_TINY_API_BASE"),
-    "xgrammar_tiny_server": os.environ.get("LIFT_DSPY_XGRAMMAR_API_BASE"),
+    "tiny_server": None if REQUIRE_VLLM else os.environ.get("LIFT_DSPY_TINY_API_BASE"),
+    "xgrammar_tiny_server": None if REQUIRE_VLLM else os.environ.get("LIFT_DSPY_XGRAMMAR_API_BASE"),
 }
 
 
 def _server(pool: ServerPool, fixture: str) -> Server:
     if importlib.util.find_spec("vllm") is None:
-        pytest.skip("vLLM is not installed (pip install 'lift-dspy[cpu]')")
+        message = "vLLM is not installed (pip install 'lift-dspy[cpu]')"
+        if REQUIRE_VLLM:
+            pytest.fail(message)
+        pytest.skip(message)
     model, backend, options = SERVER_FIXTURES[fixture]
     external = _EXTERNAL.get(fixture)
     if external:
