@@ -20,6 +20,7 @@ regex followed by the header never stops; see RECIPES.md).
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import types
@@ -28,6 +29,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import llguidance
 
+from lift_dspy.constraints.fields import Regex, field_grammar, is_code_type, regex_problem
 from lift_dspy.constraints.model import field_annotation
 from lift_dspy.constraints.schema import (
     DEFAULT_OPTIONS,
@@ -75,6 +77,8 @@ class FieldRule:
         choices: For ``choice``: the raw texts and the Python values they stand for.
         terminal: For constrained ``text``: the llguidance terminal expression.
         schema: For ``json``: the finalized JSON Schema of the value.
+        lark: For grammar-typed ``text`` (``lift_dspy.Grammar``, ``dspy.Code[lang]``): the Lark
+            grammar the raw text follows, embedded as a nested ``%lark`` grammar.
     """
 
     name: str
@@ -82,6 +86,7 @@ class FieldRule:
     choices: tuple[tuple[str, Any], ...] = ()
     terminal: str | None = None
     schema: dict[str, Any] | None = None
+    lark: str | None = None
 
 
 def header(name: str) -> str:
@@ -137,6 +142,15 @@ def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
     return " & ".join([*parts, "SAFE_TEXT"])
 
 
+def _no_metadata(info: Any) -> Any:
+    """``info`` without its ``Annotated`` metadata (a dspy.Code field's text has no JSON constraints)."""
+    if not info.metadata:
+        return info
+    clone = copy.copy(info)
+    clone.metadata = []
+    return clone
+
+
 def _check_choice(name: str, option: str) -> None:
     """Refuse a choice DSPy's ChatAdapter could not read back (it strips values, splits lines)."""
     unreadable = option != option.strip() or len(f"x{option}x".splitlines()) > 1 or "[[ ##" in option
@@ -164,8 +178,19 @@ def field_rule(name: str, info: Any, options: Options = DEFAULT_OPTIONS) -> Fiel
             keyword="field name",
         )
     annotation = info.annotation if info.annotation is not None else str
+    lark = field_grammar(name, info)
+    if lark is not None:
+        return FieldRule(name, "text", lark=lark)
+    if is_code_type(annotation):  # dspy.Code in a language without a grammar: raw free text
+        return FieldRule(name, "text", terminal=_text_terminal(_no_metadata(info), options.max_text_chars))
     if annotation is str or _is_optional_str(annotation):
-        return FieldRule(name, "text", terminal=_text_terminal(info, options.max_text_chars))
+        terminal = _text_terminal(info, options.max_text_chars)
+        regexes = [item for item in info.metadata if isinstance(item, Regex)]
+        if regexes and terminal is not None:
+            problem = regex_problem(terminal, _SAFE_TEXT)
+            if problem is not None:
+                raise UnsupportedSchemaError(problem, field=name, keyword="pattern")
+        return FieldRule(name, "text", terminal=terminal)
     choices = _choices(annotation)
     if choices is not None:
         for option, _ in choices:
@@ -229,6 +254,10 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
                 for tool, schema in tools.tools
             ]
             lines.append(f"{rule_name}: " + "\n    | ".join(branches))
+            pieces += [rule_name, _lark_string(delimiter)]
+        elif rule.kind == "text" and rule.lark is not None:
+            # A nested grammar: its rule and terminal names are its own, so nothing clashes.
+            lines.append(f"{rule_name}: %lark {{\n{rule.lark.strip()}\n}}")
             pieces += [rule_name, _lark_string(delimiter)]
         elif rule.kind == "text":
             terminal = "SAFE_TEXT"

@@ -13,7 +13,10 @@ import keyword
 from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
+
+from lift_dspy.constraints.fields import code_check
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -87,8 +90,12 @@ def output_model(signature: Any) -> type[BaseModel]:
     for index, (name, info) in enumerate(fields.items()):
         python_name = _python_name(name, index)
         alias = name if python_name != name else None
+        annotation = field_annotation(info)
+        check = code_check(info.annotation)
+        if check is not None:  # dspy.Code in a language with a grammar: validated by it
+            annotation = Annotated[annotation, check]
         definitions[python_name] = (
-            field_annotation(info),
+            annotation,
             Field(..., description=field_description(info), alias=alias),
         )
     model_name = f"{getattr(signature, '__name__', 'Signature')}Output"
@@ -99,7 +106,7 @@ def output_model(signature: Any) -> type[BaseModel]:
             __doc__=f"Outputs of {model_name[: -len('Output')]}.",
             **definitions,
         )
-    except (pydantic.PydanticSchemaGenerationError, TypeError) as exc:
+    except (pydantic.PydanticSchemaGenerationError, pydantic_core.SchemaError, TypeError) as exc:
         from lift_dspy.errors import UnsupportedSchemaError
 
         raise UnsupportedSchemaError(
