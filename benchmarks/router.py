@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import dspy
+import httpx
 from lift_dspy.signatures.agent import ClassifyIntent, ProposeToolCall
 
 import lift_dspy
@@ -92,7 +93,14 @@ def workload(round_index: int, arm: str, calls: int) -> list[dspy.Example]:
 
 
 def snapshot(workers: list[ManagedServer]) -> list[dict[str, float]]:
-    return [parse_metrics(read_metrics_text(w.server.api_base)) for w in workers]
+    out = []
+    for worker in workers:
+        try:
+            out.append(parse_metrics(read_metrics_text(worker.server.api_base)))
+        except httpx.HTTPError as exc:
+            print(f"metrics of {worker.server.api_base} unreadable: {exc}", file=sys.stderr)
+            out.append({})
+    return out
 
 
 def delta(after: list[dict[str, float]], before: list[dict[str, float]], name: str) -> list[float]:

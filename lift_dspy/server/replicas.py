@@ -295,7 +295,8 @@ def start_router(
     )
     managed = ManagedRouter(router, process, log_file)
     try:
-        what = f"starting vllm-router ({policy}, {len(worker_urls)} workers) at {router.api_base}"
+        count = f"{len(worker_urls)} worker{'s' if len(worker_urls) != 1 else ''}"
+        what = f"starting vllm-router ({policy}, {count}) at {router.api_base}"
         with Progress(what, enabled=progress):
             _wait_router(managed, model, len(worker_urls), startup_timeout)
     except BaseException:
