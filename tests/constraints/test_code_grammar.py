@@ -159,6 +159,8 @@ def test_header_is_forced_and_only_the_body_is_free(language: str) -> None:
     renamed = header.replace("clamp", "clamp2")
     assert matcher.mismatch(f"{renamed} {body}") is not None
     assert matcher.mismatch(f"{header} {body}\n{body}") is not None
+    assert matcher.mismatch(f"{header} {body}\n") is not None  # the answer ends at the brace
+    assert code_grammar(language, header + " {") == code_grammar(language, header)
 
 
 def test_statement_cap_per_block() -> None:

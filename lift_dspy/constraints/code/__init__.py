@@ -16,8 +16,10 @@ java       ``import java.…;``/``import javax.…;`` (``static`` and  the impor
            ``.*`` allowed) then one method with its modifiers      method inside a class
 ========== ======================================================= ==============================
 
-Comments and whitespace are allowed between tokens; nothing but whitespace and comments may follow
-the function's closing brace. :func:`split_code` cuts an answer into (imports, function).
+Comments and whitespace are allowed between tokens, not before the first one, and nothing at all
+(not even a newline) may follow the function's closing brace: the answer ends there. Whitespace and
+comments between two tokens are not bounded (llguidance 1.7 applies ``%ignore`` repeatedly).
+:func:`split_code` cuts an answer into (imports, function).
 
 Repetition is bounded where it has no legitimate use: a ``return`` (also ``break``, ``continue``,
 ``throw``, …) ends its block, and a block holds at most ``max_statements`` statements (fewer when
@@ -110,8 +112,10 @@ def code_grammar(
     Args:
         language: ``"typescript"``, ``"rust"``, ``"go"`` or ``"java"`` (``ts``/``rs``/``golang`` too).
         header: the exact function header (``fn clamp(x: i32) -> i32``,
-            ``public static int clamp(int x)``, ...). Given, it is forced byte for byte and only
-            the body (and std imports before the header) is generated; None allows any function.
+            ``public static int clamp(int x)``, ...). Given, it is forced byte for byte (outer
+            whitespace and a trailing ``{`` dropped) and only the body (and std imports before
+            the header) is generated; None allows any function. The header is not checked: a
+            header the language cannot parse makes every answer uncompilable.
         max_statements: most statements in one block (each nested block counts on its own).
         max_body_chars: the body size the caller can afford (derive it from the call's
             ``max_tokens``, about 3 characters a token). It lowers the statement cap to
@@ -126,7 +130,7 @@ def code_grammar(
 
     Raises:
         UnsupportedLanguageError: for any other language.
-        ValueError: for a non-positive bound or a header with a newline-free check failing.
+        ValueError: for a bound below its minimum.
     """
     lang = _language(language)
     if max_statements < 1:
@@ -136,7 +140,7 @@ def code_grammar(
             raise ValueError(f"max_body_chars must be >= 2 (the two braces), got {max_body_chars}")
         max_statements = min(max_statements, max(2, max_body_chars // CHARS_PER_STATEMENT))
     core = _GRAMMARS[lang].replace("@STMTS@", f"{{0,{max_statements}}}") + _std_terminal(lang)
-    head = "fn_header" if header is None else _lark_string(header.strip())
+    head = "fn_header" if header is None else _lark_string(header.strip().removesuffix("{").rstrip())
     imports = "" if lang == "typescript" else "imports? "
     return f"start: {imports}{head} body\n{core}"
 
