@@ -173,14 +173,21 @@ def test_fallback_through_dspy_litellm_to_an_openai_compatible_server(
     )
     dspy.configure(lm=lm, adapter=adapter)
     answers = 0
+    refused: list[lift_dspy.ConstraintViolationError] = []
     for i in range(3):
         try:
             prediction = dspy.Predict(Sentiment)(text="fine", config={"rollout_id": i})
-        except (lift_dspy.ConstraintViolationError, dspy.utils.exceptions.AdapterParseError):
-            continue  # chat layout: nothing constrains the backup's random model, so it may fail
+        except lift_dspy.ConstraintViolationError as exc:
+            refused.append(exc)
+            continue
         assert prediction.sentiment in {"positive", "negative", "neutral"}
         assert lm.history[-1]["response"].provider_data["lift_dspy"]["fallback"] == backup.model
         answers += 1
+    assert answers + len(refused) == 3  # every call was answered by the backup, then accepted or refused
+    # Chat layout only: nothing constrains the backup's random model. Each refused answer reached
+    # lift-dspy and was checked: the refusal names the backup and carries what it wrote.
+    assert not refused or adapter is None, refused
+    assert all(exc.model == backup.model and exc.raw_text for exc in refused), refused
     if adapter is not None:
         # JSON layout: the backup got our closed schema as response_format, so every answer is valid.
         assert answers == 3
