@@ -15,7 +15,8 @@ fields are free text that cannot contain a field header (so text can never injec
 and end a field early), ``Literal``/``Enum`` fields are a choice of their raw values (what DSPy's
 parser reads), and every other type is ``%json{...}`` with the field's closed schema. Free text ends
 with a *suffix* lexeme: the next header is part of the lexeme, so it stops exactly there (a plain
-regex followed by the header never stops; see RECIPES.md).
+regex followed by the header never stops: 0/5 answers ended on SmolLM2 under vLLM 0.32, against 5/5
+with a suffix or lazy lexeme; xgrammar servers reject the lazy form).
 """
 
 from __future__ import annotations
