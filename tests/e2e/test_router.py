@@ -138,10 +138,11 @@ def test_mixed_fleet_never_accepts_an_unchecked_answer(
 ) -> None:
     """A guidance worker and an xgrammar worker behind one router: every answer is checked.
 
-    ``Sentiment``'s chat grammar is plain Lark, which xgrammar also takes; ``Numbers`` embeds
-    ``%json`` (llguidance only), which xgrammar refuses, and DSPy then retries in JSON mode, where
-    xgrammar ignores lift-dspy's whitespace settings. Whatever a worker did, lift-dspy matched each
-    answer against the grammar it sent (llguidance, byte for byte) before DSPy saw it.
+    ``Sentiment``'s chat grammar is plain Lark; ``Numbers`` embeds ``%json`` with compact
+    separators. vLLM 0.32's xgrammar takes both but ignores lift-dspy's whitespace settings (it
+    padded ``list[int]`` answers with newlines when measured); a refusal (HTTP 4xx/5xx) would be a
+    typed error as well. Whatever a worker did, lift-dspy matched each answer against the grammar
+    it sent (llguidance, byte for byte) before DSPy saw it.
     """
     _alive(fleet)
     guidance = fleet.server.workers[0]
