@@ -205,3 +205,23 @@ def test_rejections_are_compiler_syntax_errors(
         f"  {kind}: {f.origin}" for (kind, f, _), bad in zip(picked, verdicts, strict=True) if not bad
     ]
     assert not disagreed, "the grammar rejects what the compiler parses:\n" + "\n".join(disagreed)
+
+
+@pytest.mark.parametrize("language", CODE_LANGUAGES)
+def test_real_functions_pass_under_their_own_pinned_header(language: str) -> None:
+    """The header-forcing grammar (what IR-to-code sends) takes real bodies as written."""
+    try:
+        functions = sample(language, SAMPLE)[:20]
+    except (CorpusUnavailableError, ToolchainMissingError) as exc:
+        pytest.skip(f"{language} corpus unavailable: {exc}")
+    refused = []
+    for function in functions:
+        header = function.text[: function.text.index("{")]
+        if header.count("(") != header.count(")"):
+            continue  # a `{` inside the parameters (a default value): not a header cut
+        matcher = GrammarMatcher(grammar_from_lark(code_grammar(language, header)))
+        why = matcher.mismatch(function.text)
+        if why is not None:
+            refused.append(f"  {function.origin}: {why[1]}")
+        assert matcher.mismatch(function.text + "\n}") is not None  # nothing after the function
+    assert not refused, "\n".join(refused)
