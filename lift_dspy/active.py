@@ -41,7 +41,12 @@ import dspy
 from dspy.lm15 import Request
 
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, tool_spec
-from lift_dspy.constraints.native_tools import NativeTools, native_tools_constraint, tools_from_request
+from lift_dspy.constraints.native_tools import (
+    NativeTools,
+    native_tools_constraint,
+    prompt_tools,
+    tools_from_request,
+)
 from lift_dspy.constraints.schema import Options
 from lift_dspy.errors import UnconstrainedCallError
 
@@ -77,11 +82,14 @@ class RenderedCall:
         adapter: The adapter instance whose ``__call__``/``acall`` is running (None: not found).
         signature: The signature the prompt was rendered for.
         free_text: The adapter asks for free text by design (``TwoStepAdapter``'s first step).
+        inputs: The call's input values (a ``list[dspy.Tool]`` input holds the tools a non-native
+            ``dspy.ToolCalls`` output is held to).
     """
 
     adapter: Any
     signature: Any
     free_text: bool = False
+    inputs: Any = None
 
 
 @functools.cache
@@ -112,7 +120,7 @@ def rendered_call(depth: int = 1) -> RenderedCall | None:
             if kind == "two_step" or isinstance(adapter, TwoStepAdapter):
                 return RenderedCall(adapter, local.get("signature"), free_text=True)
             signature = local.get("processed_signature") or local.get("signature")
-            return RenderedCall(adapter, signature)
+            return RenderedCall(adapter, signature, inputs=local.get("inputs"))
         frame = frame.f_back
     return None
 
@@ -242,6 +250,9 @@ def resolve_constraint(
         fmt = "json"  # a response_format asks for JSON whatever the prompt says
     if native is not None:
         return native_tools_constraint(signature, fmt, native, options)
+    in_prompt = prompt_tools(signature, call.inputs) if isinstance(call.inputs, dict) else None
+    if in_prompt is not None:  # a dspy.ToolCalls field, tools described in the prompt
+        return native_tools_constraint(signature, fmt, in_prompt[1], options, field=in_prompt[0])
     tools = None
     react = stack[-2] if predict is not None and len(stack) >= 2 else None
     if isinstance(react, dspy.ReAct) and getattr(react, "react", None) is predict:

@@ -45,6 +45,7 @@ __all__ = [
     "assistant_message",
     "native_tools",
     "native_tools_constraint",
+    "prompt_tools",
     "rendered_without_tools",
     "tools_from_kwargs",
     "tools_from_request",
@@ -171,10 +172,16 @@ class ToolCallsConstraint(Constraint):
     Attributes:
         tools: The declared tools and tool choice.
         arg_matchers: Per tool name, the matcher of its argument schema (checks values on any backend).
+        section: The field that holds the calls (``tool_calls`` for native calls, else the
+            signature's own ``dspy.ToolCalls`` field).
+        native: The calls go back to DSPy as tool calls (native function calling); otherwise DSPy
+            parses them from the text, as any field.
     """
 
     tools: NativeTools = field(default=None, compare=False)  # type: ignore[assignment]
     arg_matchers: dict[str, GrammarMatcher] = field(default_factory=dict, repr=False, compare=False)
+    section: str = TOOL_CALLS_FIELD
+    native: bool = True
 
     def validate(self, text: str, *, model_name: str | None = None, exact: bool = True) -> dict[str, Any]:
         """Check the answer (see :meth:`Constraint.validate`), then every call by value.
@@ -184,7 +191,7 @@ class ToolCallsConstraint(Constraint):
                 allowed) tool, or its arguments do not follow that tool's schema.
         """
         values = super().validate(text, model_name=model_name, exact=exact)
-        calls = _calls(values)
+        calls = _calls(values, self.section)
         self._check_calls(calls, text, model_name)
         return values
 
@@ -209,7 +216,7 @@ class ToolCallsConstraint(Constraint):
                 if mismatch is not None:
                     problem = f"the arguments of {name!r} do not follow its schema: {mismatch[1]}"
         if problem:
-            raise ConstraintViolationError(problem, raw_text=text, field=TOOL_CALLS_FIELD, model=model_name)
+            raise ConstraintViolationError(problem, raw_text=text, field=self.section, model=model_name)
 
     def tool_call_parts(self, text: str) -> list[ToolCallPart]:
         """The calls of a validated answer as lm15 tool-call parts (what DSPy reads as ``tool_calls``)."""
@@ -218,7 +225,7 @@ class ToolCallsConstraint(Constraint):
             ToolCallPart(
                 id=f"call_{uuid.uuid4().hex[:24]}", name=call["name"], input=dict(call.get("args") or {})
             )
-            for call in _calls(values)
+            for call in _calls(values, self.section)
         ]
 
 
@@ -226,8 +233,8 @@ def _call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
-def _calls(values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    section = values.get(TOOL_CALLS_FIELD)
+def _calls(values: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    section = values.get(name)
     if isinstance(section, Mapping):
         calls = section.get("tool_calls")
         return [dict(call) for call in calls if isinstance(call, Mapping)] if isinstance(calls, list) else []
@@ -240,7 +247,7 @@ def assistant_message(constraint: Constraint | None, text: str) -> tuple[Message
     For a native-tools constraint the calls become tool-call parts next to the text (DSPy parses
     the text for the other output fields, which ignores the ``tool_calls`` section).
     """
-    if isinstance(constraint, ToolCallsConstraint):
+    if isinstance(constraint, ToolCallsConstraint) and constraint.native:
         calls = constraint.tool_call_parts(text)
         return Message.assistant([TextPart(text), *calls]), bool(calls)
     return Message.assistant([TextPart(text)]), False
@@ -292,53 +299,91 @@ def _calls_schema(tools: NativeTools, options: Options) -> tuple[dict[str, Any],
 
 
 def native_tools_constraint(
-    signature: Any, fmt: OutputFormat, tools: NativeTools, options: Options = DEFAULT_OPTIONS
+    signature: Any,
+    fmt: OutputFormat,
+    tools: NativeTools,
+    options: Options = DEFAULT_OPTIONS,
+    *,
+    field: str | None = None,
 ) -> ToolCallsConstraint:
-    """The constraint of a native-tools call whose prompt was rendered for ``signature``.
+    """The constraint of a call with tools whose prompt was rendered for ``signature``.
 
     Args:
-        signature: The rendered signature (DSPy already removed the ToolCalls and Tool fields; if
-            they are still there they are removed here).
+        signature: The rendered signature. For native calls DSPy already removed the ToolCalls and
+            Tool fields (if they are still there they are removed here).
         fmt: ``chat`` or ``json``.
-        tools: From :func:`native_tools`.
+        tools: From :func:`native_tools` or :func:`prompt_tools`.
         options: How constraints are built.
+        field: Not native: the signature's own ``dspy.ToolCalls`` output, held in place to the tools
+            (DSPy's non-native path describes the tools in the prompt and parses that field).
 
     Raises:
         UnsupportedSchemaError: another layout, an output already named ``tool_calls``, or a tool
             whose parameter schema cannot be enforced (the field path starts with the tool name).
     """
-    return _compile(rendered_without_tools(signature), fmt, tools, options)
+    if field is not None:
+        return _compile(signature, fmt, tools, options, field)
+    return _compile(rendered_without_tools(signature), fmt, tools, options, None)
+
+
+def prompt_tools(signature: Any, inputs: Mapping[str, Any]) -> tuple[str, NativeTools] | None:
+    """For DSPy's non-native path: the ``dspy.ToolCalls`` output and the tools given as an input.
+
+    Returns:
+        (the ToolCalls field, the tools of the ``list[dspy.Tool]`` input in ``inputs``), or None
+        when the signature has no such pair or the input holds no tools.
+    """
+    from dspy.adapters.types.tool import Tool, ToolCalls
+
+    outputs = [name for name, info in signature.output_fields.items() if info.annotation is ToolCalls]
+    given: list[Any] = [inputs[name] for name in signature.input_fields if name in inputs]
+    tools: list[Tool] = [
+        tool
+        for value in given
+        for tool in (value if isinstance(value, list) else [value])
+        if isinstance(tool, Tool)
+    ]
+    if len(outputs) != 1 or not tools:
+        return None
+    return outputs[0], native_tools([tool.format_as_litellm_function_call() for tool in tools])
 
 
 @functools.lru_cache(maxsize=512)
-def _compile(signature: Any, fmt: OutputFormat, tools: NativeTools, options: Options) -> ToolCallsConstraint:
+def _compile(
+    signature: Any, fmt: OutputFormat, tools: NativeTools, options: Options, in_place: str | None
+) -> ToolCallsConstraint:
     if fmt not in ("chat", "json"):
         raise UnsupportedSchemaError(
-            f"native function calling in the {fmt} layout has no grammar; use dspy.ChatAdapter("
-            "use_native_function_calling=True) or dspy.JSONAdapter()",
+            f"tool calls held to their tools in the {fmt} layout have no grammar; use dspy.ChatAdapter() "
+            "or dspy.JSONAdapter()",
             keyword="tools",
         )
-    if TOOL_CALLS_FIELD in output_fields(signature):
-        raise UnsupportedSchemaError(
-            f"an output field named {TOOL_CALLS_FIELD!r} collides with the section native tool calls are "
-            "written in; rename the field",
-            field=TOOL_CALLS_FIELD,
-            keyword="field name",
-        )
-    extended = signature.append(TOOL_CALLS_FIELD, dspy.OutputField(), type_=dspy.ToolCalls)
-    model = output_model(extended)
+    section = in_place or TOOL_CALLS_FIELD
+    if in_place is None:
+        if TOOL_CALLS_FIELD in output_fields(signature):
+            raise UnsupportedSchemaError(
+                f"an output field named {TOOL_CALLS_FIELD!r} collides with the section native tool calls are "
+                "written in; rename the field",
+                field=TOOL_CALLS_FIELD,
+                keyword="field name",
+            )
+        signature = signature.append(TOOL_CALLS_FIELD, dspy.OutputField(), type_=dspy.ToolCalls)
+    model = output_model(signature)
     calls_schema, matchers = _calls_schema(tools, options)
     name = getattr(signature, "__name__", "Signature")
+    extra = (tools, matchers, section, in_place is None)
     if fmt == "chat":
-        rules = [field_rule(n, info, options) for n, info in output_fields(signature).items()]
-        rules.append(FieldRule(TOOL_CALLS_FIELD, "json", schema=calls_schema))
+        rules = [
+            FieldRule(n, "json", schema=calls_schema) if n == section else field_rule(n, info, options)
+            for n, info in output_fields(signature).items()
+        ]
         lark = chat_grammar(rules)
         grammar = grammar_from_lark(lark)
         error = compile_grammar(grammar)
         if error:
             raise UnsupportedSchemaError(f"llguidance rejected the chat grammar: {error.splitlines()[0]}")
         return ToolCallsConstraint(
-            name, "chat", {"grammar": lark}, model, tuple(rules), GrammarMatcher(grammar), tools, matchers
+            name, "chat", {"grammar": lark}, model, tuple(rules), GrammarMatcher(grammar), *extra
         )
     schema = finalize_schema(model.model_json_schema(), options)
     inner = copy.deepcopy(calls_schema)
@@ -349,8 +394,6 @@ def _compile(signature: Any, fmt: OutputFormat, tools: NativeTools, options: Opt
                 keyword="$defs",
             )
     inner.pop("x-guidance", None)
-    schema["properties"][TOOL_CALLS_FIELD] = inner
-    grammar = check_json_schema(schema)
-    return ToolCallsConstraint(
-        name, "json", {"json": schema}, model, (), GrammarMatcher(grammar), tools, matchers
-    )
+    schema["properties"][section] = inner
+    matcher = GrammarMatcher(check_json_schema(schema))
+    return ToolCallsConstraint(name, "json", {"json": schema}, model, (), matcher, *extra)

@@ -152,18 +152,35 @@ def test_tools_without_a_constraint_are_refused_before_sending() -> None:
     assert fake.payloads == []
 
 
-def test_default_chat_adapter_keeps_tool_calls_as_a_constrained_field() -> None:
-    fake = FakeVLLM(
-        [
-            "[[ ## answer ## ]]\nok\n\n[[ ## calls ## ]]\n"
-            '{"tool_calls": [{"name": "add", "args": {"a": 1}}]}\n\n[[ ## completed ## ]]'
-        ]
-    )
-    dspy.configure(lm=fake.lm())
+NON_NATIVE = (
+    "[[ ## answer ## ]]\nok\n\n[[ ## calls ## ]]\n"
+    '{"tool_calls": [{"name": "add", "args": {"a": 1}}]}\n\n[[ ## completed ## ]]'
+)
+
+
+def test_default_chat_adapter_holds_the_tool_calls_field_to_the_tools_in_the_prompt() -> None:
+    fake = FakeVLLM([NON_NATIVE])
+    dspy.configure(lm=fake.lm())  # not native: the tools are described in the prompt
     prediction = dspy.Predict(Solve)(question="?", tools=TOOLS)
     assert prediction.calls.tool_calls[0].name == "add"
-    assert "tools" not in fake.payloads[0]
-    _all_constrained(fake)
+    payload = fake.payloads[0]
+    assert "tools" not in payload
+    grammar = payload["structured_outputs"]["grammar"]
+    assert "[[ ## calls ## ]]" in grammar
+    assert '{"const": "add"}' in grammar
+    assert '{"const": "search"}' in grammar
+
+
+@pytest.mark.parametrize("adapter", [None, dspy.JSONAdapter(use_native_function_calling=False)])
+def test_non_native_calls_to_undeclared_tools_are_rejected(adapter: Any) -> None:
+    bad = NON_NATIVE.replace('"add"', '"rm"')
+    if adapter is not None:
+        bad = '{"answer": "ok", "calls": {"tool_calls": [{"name": "rm", "args": {"a": 1}}]}}'
+    fake = FakeVLLM([bad])
+    dspy.configure(lm=fake.lm(), adapter=adapter)
+    with pytest.raises(lift_dspy.ConstraintViolationError) as info:
+        dspy.Predict(Solve)(question="?", tools=TOOLS)
+    assert info.value.field in ("calls", None)
 
 
 # -- dspy.Reasoning --------------------------------------------------------------------------------
