@@ -35,6 +35,7 @@ ACCEPTED = {
         'import "fmt"\n\nfunc show(xs []int) (string, error) {\n\tm := map[string]int{"a": 1}\n'
         "\tfor i, v := range xs {\n\t\tm[fmt.Sprint(i)] += v\n\t}\n\ta, b := 1, 2\n\ta, b = b, a\n"
         "\tfor i := 0; i < 3; i++ {\n\t\tif i == 1 {\n\t\t\tcontinue\n\t\t}\n\t}\n"
+        '\tif len(m) > 1 &&\n\t\tlen(xs) > 2 {\n\t\tm["b"] = 2; m["c"] = 3\n\t}\n'
         "\treturn fmt.Sprint(m), nil\n}",
         'import (\n\t"sort"\n\t"strings"\n)\n\nfunc keep[T any](a []T, f func(T) bool) []T {\n'
         "\tout := make([]T, 0, len(a))\n\tfor _, x := range a {\n\t\tif !f(x) {\n\t\t\tcontinue\n\t\t}\n"
@@ -93,6 +94,8 @@ REJECTED = {
         "func clamp(x int) int {\n\treturn (x\n}",
         "func clamp(x int) int {\n\treturn x == == 1\n}",
         "func (s *S) method() int {\n\treturn 0\n}",
+        "func f() {\n\tx := 1 y := 2\n}",  # two statements on one line need a `;`
+        "func f(a, b bool) {\n\tif a\n\t\t&& b {\n\t}\n}",  # Go ends the line after `a`
         "package main\n\nfunc f() {}",
     ],
     "rust": [
