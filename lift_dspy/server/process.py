@@ -214,6 +214,7 @@ def start_server(
     launcher: Sequence[str] | None = None,
     structured_outputs: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> ManagedServer:
     """Start vLLM for ``model`` and return once ``/v1/models`` answers.
 
@@ -236,6 +237,8 @@ def start_server(
         progress: Show what is being prepared or waited for on stderr; default on unless
             ``LIFT_DSPY_PROGRESS=0`` or the ``lift_dspy`` logger is set above INFO (see
             `lift_dspy.server.progress`).
+        env: More environment variables for the vLLM process (set last), e.g.
+            ``{"VLLM_CPU_OMP_THREADS_BIND": "1"}`` to pin a CPU replica to core 1.
 
     Raises:
         ValueError: Unknown backend or model name.
@@ -281,7 +284,7 @@ def start_server(
         )
         path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-{_slug(source)}-{chosen}.log"
         try:
-            return _launch(cmd, source, chosen, backend, device, path, startup_timeout, progress)
+            return _launch(cmd, source, chosen, backend, device, path, startup_timeout, progress, env)
         except ServerStartError as exc:
             if attempt < attempts and "address already in use" in str(exc).lower():
                 logger.warning("Port %d was taken during start-up; retrying on another port", chosen)
@@ -388,11 +391,13 @@ def _launch(
     log_path: Path,
     timeout: float,
     progress: bool | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> ManagedServer:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="lift-dspy-vllm-"))
     (scratch / "tmp").mkdir()
     env = build_env(device=device, scratch=scratch, local_model=source.local)
+    env.update(extra_env or {})
     log_file = log_path.open("wb")
     log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
     log_file.flush()

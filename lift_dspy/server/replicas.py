@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -317,6 +317,7 @@ def start_replicas(
     startup_timeout: float = 600.0,
     router_args: Sequence[str] = (),
     progress: bool | None = None,
+    worker_env: Sequence[Mapping[str, str]] | None = None,
     **worker_options: Any,
 ) -> ManagedReplicas:
     """Start ``replicas`` vLLM workers one after another, then ``vllm-router`` in front of them.
@@ -332,6 +333,10 @@ def start_replicas(
         startup_timeout: Seconds allowed for each worker (and the router) to answer.
         router_args: More ``vllm-router`` arguments.
         progress: Show what is prepared or waited for on stderr.
+        worker_env: One mapping of extra environment variables per worker. On a CPU host vLLM
+            pins each engine to cores it picks alone (every worker picked core 0 here), so give
+            each replica its own cores, e.g. ``[{"VLLM_CPU_OMP_THREADS_BIND": "0"},
+            {"VLLM_CPU_OMP_THREADS_BIND": "1"}]``.
         **worker_options: Passed to every `start_server` call (``extra_args``, ``max_model_len``,
             ``structured_outputs``, ``device``, ``python``, ``launcher``, ...).
 
@@ -341,6 +346,8 @@ def start_replicas(
     """
     if replicas < 1:
         raise ValueError(f"replicas must be >= 1, got {replicas}")
+    if worker_env is not None and len(worker_env) != replicas:
+        raise ValueError(f"worker_env has {len(worker_env)} entries for {replicas} replicas")
     _check_policy(router_policy)
     if importlib.util.find_spec("vllm_router") is None:
         raise ServerStartError(f"replicas need vLLM's router, which is not installed: {SCALE_HINT}")
@@ -360,6 +367,7 @@ def start_replicas(
                     log_path=logs / f"worker-{index}-{worker_port}.log",
                     startup_timeout=startup_timeout,
                     progress=progress,
+                    env=worker_env[index] if worker_env is not None else None,
                     **worker_options,
                 )
             )

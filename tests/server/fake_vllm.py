@@ -114,6 +114,8 @@ def main() -> None:
     args, rest = parser.parse_known_args()
     print(f"fake_vllm starting: port={args.port} ignored={rest}", flush=True)
     print(f"fake_vllm env: VLLM_TARGET_DEVICE={os.environ.get('VLLM_TARGET_DEVICE')}", flush=True)
+    bind = os.environ.get("VLLM_CPU_OMP_THREADS_BIND")
+    print(f"fake_vllm env: VLLM_CPU_OMP_THREADS_BIND={bind}", flush=True)
     if args.fake_ignore_sigterm:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if args.fake_child_pidfile:

@@ -262,3 +262,15 @@ def test_starting_a_server_says_what_it_waits_for(
     with serve(str(model_dir), launcher=FAKE, progress=False):
         pass
     assert capsys.readouterr().err == ""
+
+
+def test_each_worker_gets_its_own_environment(model_dir: Path, tmp_path: Path) -> None:
+    binds = [{"VLLM_CPU_OMP_THREADS_BIND": "0"}, {"VLLM_CPU_OMP_THREADS_BIND": "1"}]
+    with start_replicas(
+        str(model_dir), replicas=2, launcher=FAKE, log_dir=tmp_path, worker_env=binds, progress=False
+    ) as fleet:
+        logs = [w.log_path.read_text() for w in fleet.workers]
+    assert "VLLM_CPU_OMP_THREADS_BIND=0" in logs[0]
+    assert "VLLM_CPU_OMP_THREADS_BIND=1" in logs[1]
+    with pytest.raises(ValueError, match="worker_env"):
+        start_replicas(str(model_dir), replicas=2, launcher=FAKE, worker_env=binds[:1])
