@@ -16,7 +16,7 @@ delta / wall time), valid answers, and requests per worker. The load average is 
 
 Usage:
     python benchmarks/router.py [--model tiny] [--rounds 3] [--calls 48] [--threads 16]
-        [--out benchmarks/results/router.json]
+        [--bind-cores] [--out benchmarks/results/router.json]
 """
 
 from __future__ import annotations
@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=48, help="calls per arm per round")
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=192)
+    parser.add_argument(
+        "--bind-cores",
+        action="store_true",
+        help="pin worker i to core i (VLLM_CPU_OMP_THREADS_BIND; vLLM CPU pins all to core 0 by default)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "router.json"))
     args = parser.parse_args(argv)
 
@@ -189,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in ARMS}
     started = time.perf_counter()
     try:
-        for _ in range(2):
-            workers.append(start_server(args.model, startup_timeout=900))
+        for index in range(2):
+            env = (
+                {"VLLM_CPU_OMP_THREADS_BIND": str(index % (os.cpu_count() or 1))} if args.bind_cores else None
+            )
+            workers.append(start_server(args.model, startup_timeout=900, env=env))
         model = workers[0].server.model
         urls = [w.server.api_base for w in workers]
         for policy in ("cache_aware", "round_robin"):
@@ -220,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "calls_per_arm_per_round": args.calls,
         "threads": args.threads,
+        "bind_cores": args.bind_cores,
         "workload": "signatures/agent.py ClassifyIntent + ProposeToolCall, chat layout, temperature 1.0",
         "machine": {"cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "total_s": round(time.perf_counter() - started, 1),
