@@ -312,6 +312,7 @@ def serve(
     router_policy: str = "cache_aware",
     router_args: Sequence[str] = (),
     progress: bool | None = None,
+    worker_env: Sequence[Mapping[str, str]] | None = None,
 ) -> Iterator[Any]:
     """Run vLLM for the duration of a ``with`` block (see `start_server` for arguments).
 
@@ -319,8 +320,9 @@ def serve(
     (policy ``router_policy``, more arguments in ``router_args``) in front of them, and yields a
     `lift_dspy.server.replicas.Replicas`: ``.api_base`` is the router's, ``.workers`` and ``.router``
     give each process's ``api_base`` and ``pid``. ``log_path`` then names a directory for their
-    logs, and ``port`` is the router's. With one replica it yields a `Server` (whose ``.workers`` is
-    itself and ``.router`` None).
+    logs, ``port`` is the router's, and ``worker_env`` gives each worker its own environment
+    (see `lift_dspy.server.replicas.start_replicas`). With one replica it yields a `Server`
+    (whose ``.workers`` is itself and ``.router`` None).
 
     Everything started is stopped on normal exit, on an exception, on Ctrl-C and on SIGTERM (in
     the main thread, when SIGTERM still has its default action).
@@ -349,10 +351,12 @@ def serve(
                 router_policy=router_policy,
                 router_args=router_args,
                 log_dir=log_path,
+                worker_env=worker_env,
                 **options,
             )
         else:
-            managed = start_server(model, log_path=log_path, **options)
+            env = worker_env[0] if worker_env else None
+            managed = start_server(model, log_path=log_path, env=env, **options)
         try:
             yield managed.server
         finally:
