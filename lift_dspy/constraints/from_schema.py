@@ -9,7 +9,10 @@ cannot express every JSON Schema keyword (``not``, ``if``/``then``, ``uniqueItem
   Embedded in another model (``TypeAdapter``, a DSPy output field) the model's schema is the
   original with its ``$ref`` s inlined, unless the schema is recursive (then Pydantic's).
 * validating an instance also checks the original schema with ``jsonschema`` (Draft 4 to 2020-12
-  by ``$schema``, formats asserted), so a value the model accepts is one the schema accepts.
+  by ``$schema``, formats asserted; the formats llguidance enforces are checked as the constraint
+  enforces them), so a value the model accepts is one the schema accepts.
+* where the generator cannot write classes for a schema llguidance enforces, the model is a
+  ``RootModel[Any]`` (the value in ``.root``) checked by the schema, with a logged warning.
 * conversely the model accepts what the schema accepts: a subschema without ``type`` (say
   ``{"properties": ...}``) constrains objects only, so its field type is a union of the generated
   model and the other JSON types; URL, e-mail and byte formats stay ``str`` (no normalisation).
@@ -93,6 +96,8 @@ _FIXES = {
     "pattern": "rewrite the regex without look-around or backreferences",
     "minProperties": "list every property as required, or drop the bound",
     "patternProperties": "make the property-name regexes disjoint",
+    "required": "a required property the schema forbids (its schema is false, or the object is closed "
+    "without it): declare it in properties or drop it from required",
 }
 
 
@@ -143,7 +148,10 @@ def model_from_schema(
     try:
         key = json.dumps(schema, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise UnsupportedSchemaError(f"the schema is not JSON ({exc})") from exc
+        raise UnsupportedSchemaError(
+            f"the schema is not JSON ({exc}). Fix: use only dicts, lists, str, finite numbers, bool "
+            "and None (what json.loads returns)"
+        ) from exc
     with _BUILD_LOCK:
         try:
             return _build_model(key, name, lenient)
@@ -382,11 +390,14 @@ def _generated_root(schema: dict[str, Any], root_name: str, module: types.Module
         exec(compile(code, f"<lift-dspy model {root_name}>", "exec"), module.__dict__)
     except Exception as exc:  # generated code is third-party output: any failure is the schema's
         raise UnsupportedSchemaError(
-            f"Pydantic cannot build the generated model ({type(exc).__name__}: {exc})"
+            f"Pydantic cannot build the generated model ({type(exc).__name__}: {exc}). Fix: simplify "
+            "the schema there"
         ) from exc
     generated = module.__dict__.get(root_name)
     if not (isinstance(generated, type) and issubclass(generated, BaseModel)):
-        raise UnsupportedSchemaError(f"datamodel-code-generator produced no root class {root_name!r}")
+        raise UnsupportedSchemaError(
+            f"datamodel-code-generator produced no root class {root_name!r}. Fix: simplify the root schema"
+        )
     return generated
 
 
@@ -406,7 +417,9 @@ def _schema_validator(schema: dict[str, Any]) -> Any:
         pointer = list(exc.path)
         keyword = next((part for part in reversed(pointer) if isinstance(part, str)), None)
         raise UnsupportedSchemaError(
-            f"not a valid {validator_class.__name__.removesuffix('Validator')} JSON Schema: {exc.message}",
+            f"not a valid {validator_class.__name__.removesuffix('Validator')} JSON Schema: {exc.message}. "
+            f"Fix: give {keyword or 'the keyword'} a value its metaschema allows (or set $schema to "
+            "the draft the schema is written for)",
             field=_schema_field(pointer),
             keyword=keyword,
         ) from exc
@@ -514,12 +527,15 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
             ) from exc
         pointer = match.group(1).split("/")[1:] if (match := _SCHEMA_PATH.search(message)) else []
         raise UnsupportedSchemaError(
-            f"datamodel-code-generator cannot convert it ({message})",
+            f"datamodel-code-generator cannot convert it ({message}). Fix: simplify the schema there",
             field=_schema_field(pointer),
             keyword=next((part for part in reversed(pointer) if part in _STRUCTURE), None),
         ) from exc
     if not isinstance(code, str):
-        raise UnsupportedSchemaError("datamodel-code-generator split the schema into several modules")
+        raise UnsupportedSchemaError(
+            "datamodel-code-generator split the schema into several modules. Fix: inline the "
+            "referenced schemas into one document"
+        )
     return code if code.endswith("\n") else code + "\n"
 
 
@@ -534,9 +550,9 @@ _FAMILIES = {
 }
 _JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 _PYDANTIC_BOUNDS = {
-    "string": ("minLength", "maxLength", "pattern"),
+    "string": ("minLength", "maxLength", "pattern", "format"),
     "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
-    "array": ("minItems", "maxItems", "prefixItems"),
+    "array": ("minItems", "maxItems", "prefixItems", "items", "additionalItems"),
     "object": ("minProperties", "maxProperties"),
 }
 _FAMILY_TYPES = {
@@ -593,7 +609,7 @@ def _codegen_input(node: Any, *, root: bool = False) -> Any:
             out.pop(key, None)
     families = {family for family, keys in _FAMILIES.items() if any(key in node for key in keys)}
     typed = {"type", "$ref", "enum", "const", "anyOf", "oneOf", "allOf", "not", "if"} & set(node)
-    if root or typed or len(families) != 1:
+    if typed or len(families) != 1:
         kinds = node.get("type")
         declared = {kind for kind in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(kind, str)}
         declared.discard("null")
@@ -845,9 +861,20 @@ def _inline(node: Any, root: dict[str, Any], stack: tuple[str, ...], budget: lis
         if key in ("$defs", "definitions") and node is root:
             continue
         if key in ("const", "enum", "default", "examples"):
+            if _holds_ref_key(value):
+                # Pydantic reads every "$ref" key of a schema as a reference, data included.
+                if key in ("default", "examples"):
+                    continue  # annotations: the constraint does not need them
+                raise _NotInlinableError(key)
             out[key] = copy.deepcopy(value)
         elif key in _NAMED_SUBSCHEMAS and isinstance(value, dict):
             out[key] = {name: _inline(child, root, stack, budget) for name, child in value.items()}
         else:
             out[key] = _inline(value, root, stack, budget)
     return out
+
+
+def _holds_ref_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "$ref" in value or any(_holds_ref_key(item) for item in value.values())
+    return isinstance(value, list) and any(_holds_ref_key(item) for item in value)

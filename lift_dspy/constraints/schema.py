@@ -41,6 +41,8 @@ _FIXES = {
     "dependentRequired": "make the dependent properties required together, or use anyOf alternatives",
     "dependentSchemas": "use anyOf alternatives",
     "unevaluatedProperties": "use additionalProperties: false",
+    "required": "a required property the schema forbids (its schema is false, or the object is closed "
+    "without it): declare it in properties or drop it from required",
     "unevaluatedItems": "use items / prefixItems",
     "format": "use a plain string (optionally with a pattern) or a supported format "
     "(date, date-time, time, duration, email, uri, uuid, ipv4, ipv6, hostname)",
