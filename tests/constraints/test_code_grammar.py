@@ -118,6 +118,7 @@ REJECTED = {
         "function f(): number {\n  return ((1);\n}",
         'import { x } from "lodash";\nfunction f(): number {\n  return 1;\n}',
         "function f(a: number): boolean {\n  return a === === 1;\n}",
+        "function f(): number {\n  let a = 1 let b = 2;\n  return a + b;\n}",  # one line, no `;`
     ],
 }
 

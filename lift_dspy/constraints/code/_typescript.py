@@ -3,13 +3,15 @@
 Subset: ``const``/``let``/``var`` with destructuring and type annotations, assignment and compound
 assignment (``??=``, ``||=``, ``&&=``), ``++``/``--``, if/else, ``for``/``for…in``/``for…of``
 (``for await``), ``while``, ``do…while``, ``switch``, ``try``/``catch``/``finally``, ``throw``,
-labels, nested function declarations, local ``type`` aliases. Expressions: arrow functions and
+labels, nested function declarations, local ``type`` aliases. A simple statement ends with ``;``
+unless it is the last of its block (no other automatic semicolon insertion: it would let two
+statements share a line unnoticed). Expressions: arrow functions and
 function expressions, object/array literals with spread, computed and shorthand members, optional
 chaining, non-null ``!``, ``as``/``satisfies``, ``new``, ``typeof``/``instanceof``/``in``,
 ``await``/``yield``, template literals, regular expressions, generic calls. Types: unions,
 intersections, arrays, tuples, function types, object types, generics, ``keyof``/``typeof``,
-indexed access, literal types, conditional types. Semicolons are optional (ASI); a ``return``/
-``throw``/``break``/``continue`` ends its block.
+indexed access, literal types, conditional types. A ``return``/``throw``/``break``/``continue``
+ends its block.
 """
 
 GRAMMAR = r"""
@@ -24,11 +26,11 @@ param: ACCESS? "readonly"? ("..." binding | binding "?"?) (":" type)? ("=" expr)
 ret_type: type | (IDENT | "this") "is" type | "asserts" (IDENT | "this") ("is" type)?
 
 body: block
-block: "{" stmt@STMTS@ last_stmt? "}"
+block: "{" stmt@STMTS@ (last_stmt | decl | expr)? "}"
 last_stmt: ("return" expr? | "throw" expr | "break" IDENT? | "continue" IDENT?) ";"?
-stmt: decl ";"? | expr ";"? | ";" | block | if_stmt | for_stmt | while_stmt | do_stmt
+stmt: decl ";" | expr ";" | ";" | block | if_stmt | for_stmt | while_stmt | do_stmt
     | switch_stmt | try_stmt | IDENT ":" (stmt | last_stmt) | fn_decl
-    | "type" IDENT type_params? "=" type ";"?
+    | "type" IDENT type_params? "=" type ";"
 body_stmt: stmt | last_stmt
 fn_decl: "async"? "function" "*"? IDENT type_params? "(" params? ")" (":" ret_type)? block
 decl: ("const" | "let" | "var") var_decl ("," var_decl)*
@@ -42,9 +44,9 @@ if_stmt: "if" "(" expr ")" body_stmt ("else" body_stmt)?
 for_stmt: "for" "(" (decl | expr)? ";" expr? ";" expr? ")" body_stmt
         | "for" "await"? "(" (("const" | "let" | "var") binding | lhs) ("of" | "in") expr ")" body_stmt
 while_stmt: "while" "(" expr ")" body_stmt
-do_stmt: "do" body_stmt "while" "(" expr ")" ";"?
+do_stmt: "do" body_stmt "while" "(" expr ")" ";"
 switch_stmt: "switch" "(" expr ")" "{" case_clause* "}"
-case_clause: ("case" expr | "default") ":" stmt@STMTS@ last_stmt?
+case_clause: ("case" expr | "default") ":" stmt@STMTS@ (last_stmt | decl | expr)?
 try_stmt: "try" block ("catch" ("(" binding (":" type)? ")")? block)? ("finally" block)?
 
 expr: assign ("," assign)*
