@@ -202,13 +202,15 @@ class GuidanceLM(dspy.LM):
         current = _current.get()
         if call.engine_ran or current is None or not isinstance(outputs, list):
             return
-        constraint, backend = current
+        constraint = current[0]
         for output in outputs:
             text = output.get("text") if isinstance(output, dict) else output
             if not isinstance(text, str):
                 continue
             try:
-                constraint.validate(text, model_name=self.model, exact=backend == "guidance")
+                # By value: the key holds the grammar's fingerprint, so the text matched this
+                # grammar when it was stored; what can change is the output model's validators.
+                constraint.validate(text, model_name=self.model, exact=False)
             except ConstraintViolationError as exc:
                 raise ConstraintViolationError(
                     exc.reason,
