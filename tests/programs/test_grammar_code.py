@@ -6,6 +6,7 @@ for the assembled files (toolchain marker).
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -17,6 +18,7 @@ from fakes import FakeVLLM
 from lift_dspy.schemas import LANGUAGES, Language
 from lift_dspy.signatures.ir_to_code import RepairSource, ir_to_source_signature
 
+import lift_dspy
 from lift_dspy.constraints.check import GrammarMatcher, grammar_from_lark
 from lift_dspy.constraints.code import code_grammar
 from lift_dspy.programs import IRToCode
@@ -87,6 +89,10 @@ class SignatureSpy(BaseCallback):
         self.seen.append(dspy.settings.caller_modules[-1].signature)
 
 
+def _lark_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _grammar_of(signature: type[dspy.Signature]) -> str:
     """The Lark grammar the ``code`` field carries (``Annotated[str, Grammar(lark)]``)."""
     (marker,) = [m for m in signature.output_fields["code"].metadata if hasattr(m, "lark")]
@@ -154,22 +160,31 @@ def test_narrowed_signatures_are_cached_per_header_and_pinned_per_thread() -> No
 
 
 def test_payload_carries_the_code_grammar_with_the_pinned_header() -> None:
-    fake = FakeVLLM([f"[[ ## code ## ]]\n{GOOD['rust']}\n\n[[ ## completed ## ]]"])
+    fake = FakeVLLM([f"[[ ## code ## ]]\n{GOOD['go']}\n\n[[ ## completed ## ]]"])
     dspy.configure(lm=fake.lm(max_tokens=512))
-    result = IRToCode(["rust"], checker=FakeChecker(), demos=False)(ir=IR).results["rust"]
+    result = IRToCode(["go"], checker=FakeChecker(), demos=False)(ir=IR).results["go"]
     assert result.ok is True, result.error
     (payload,) = fake.payloads
     grammar = payload["structured_outputs"]["grammar"]
-    assert '"pub fn clamp_value(value: i64, lo: i64, hi: i64) -> i64"' in grammar
-    assert "[[ ## code ## ]]" in grammar or "code" in grammar
+    assert '"func ClampValue(value int, lo int, hi int) int"' in grammar
+    assert "[[ ## code ## ]]" in grammar
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_chat_layout_takes_every_languages_pinned_grammar(language: Language) -> None:
+    signature = narrowed_signature(
+        ir_to_source_signature(language), language, function_header(language, IR), body_chars_bound(512)
+    )
+    payload = lift_dspy.constraint_for(signature)
+    assert _lark_string(function_header(language, IR)) in payload["grammar"]
 
 
 def test_an_answer_with_another_header_is_refused_by_the_grammar() -> None:
     # The server "ignored" the grammar: lift-dspy's check (the same grammar) refuses the answer.
-    other = "pub fn clamp(x: i32) -> i32 {\n    x\n}"
+    other = "func Clamp(x int) int {\n\treturn x\n}"
     fake = FakeVLLM([f"[[ ## code ## ]]\n{other}\n\n[[ ## completed ## ]]"] * 2)
     dspy.configure(lm=fake.lm(max_tokens=512))
-    result = IRToCode(["rust"], checker=FakeChecker(), demos=False)(ir=IR).results["rust"]
+    result = IRToCode(["go"], checker=FakeChecker(), demos=False)(ir=IR).results["go"]
     assert result.ok is None
     assert result.error is not None
     assert "generation failed" in result.error
