@@ -110,6 +110,17 @@ def test_native_tool_calls_name_declared_tools_with_valid_arguments(
     _every_call_constrained(lm)
 
 
+def test_non_native_tool_calls_field_names_declared_tools(tiny_server: Server) -> None:
+    lm = _lm(tiny_server)
+    dspy.configure(lm=lm)  # the default ChatAdapter: tools in the prompt, calls parsed from the text
+    prediction = dspy.Predict(Solve)(question="Find notes on llamas", tools=TOOLS)
+    for call in prediction.calls.tool_calls:
+        assert call.name in {"add", "search"}
+        call.execute(TOOLS)
+    assert '{"const": "search"}' in lm.history[-1]["lift_dspy"]["structured_outputs"]["grammar"]
+    _every_call_constrained(lm)
+
+
 @pytest.mark.parametrize("adapter", [None, dspy.JSONAdapter()], ids=["chat", "json"])
 def test_reasoning_output(tiny_server: Server, adapter: Any) -> None:
     lm = _lm(tiny_server)
