@@ -19,7 +19,7 @@ STD_CRATE: "std" | "core" | "alloc"
 
 fn_header: attribute* visibility? "const"? "async"? "unsafe"? ("extern" STRING?)? "fn" IDENT generics?
            "(" (param ("," param)* ","?)? ")" ("->" type)? where_clause?
-attribute: "#" "[" token_tree* "]"
+attribute: ("#[" | "#![") token_tree* "]"
 visibility: "pub" ("(" ("crate" | "super" | "self" | "in" expr_path) ")")?
 generics: "<" (generic_param ("," generic_param)* ","?)? ">"
 generic_param: LIFETIME (":" LIFETIME ("+" LIFETIME)*)? | "const" IDENT ":" type ("=" expr)?
@@ -88,7 +88,8 @@ macro_call: KNOWN_MACRO "!" ("(" macro_args ")" | "[" macro_args "]")
           | macro_path "!" ("(" token_tree* ")" | "[" token_tree* "]" | "{" token_tree* "}")
 macro_args: (expr ("," expr)* ","?)?
 macro_path: "::"? (IDENT | "crate" | "self" | "super") ("::" IDENT)*
-token_tree: TT_ATOM | literal | WORD | LIFETIME | "(" token_tree* ")" | "[" token_tree* "]"
+// `#` only inside the one lexeme `#[` (or `#![`): no lexeme sequence can spell DSPy's field header `[[ ##`
+token_tree: TT_ATOM | literal | WORD | LIFETIME | "(" token_tree* ")" | "[" token_tree* "]" | attribute
           | "{" token_tree* "}"
 literal: INT | FLOAT | STRING | RAW_STRING | CHAR | BYTE | BYTE_STRING | "true" | "false"
 
@@ -155,6 +156,6 @@ BINARY_OP: "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|"
          | "/" | "%" | "<<" | "&"
 TT_ATOM: "=>" | "->" | "::" | "," | ";" | ":" | "." | ".." | "..=" | "=" | "==" | "!=" | "<" | ">"
        | "<=" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "&&" | "|" | "||" | "!" | "^" | "?"
-       | "#" | "$" | "@" | "+=" | "-=" | "*=" | "/=" | "<<"
+       | "$" | "@" | "+=" | "-=" | "*=" | "/=" | "<<"
 %ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
 """
