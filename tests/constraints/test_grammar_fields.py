@@ -318,14 +318,7 @@ def test_narrowed_terminals_cannot_write_a_header() -> None:
         "go",
         "java",
         "typescript",
-        pytest.param(
-            "rust",
-            marks=pytest.mark.xfail(
-                reason="rust's attribute opener '#' is a lexeme of its own: '[' '[' ' ' '#' '#' could "
-                "spell the header",
-                strict=True,
-            ),
-        ),
+        "rust",
     ],
 )
 def test_the_real_code_grammars_embed_in_the_chat_layout(language: str) -> None:
