@@ -288,16 +288,7 @@ def test_chain_of_thought_override_is_constrained() -> None:
     assert "reasoning" not in lark
 
 
-def test_react_override_reaches_both_of_its_predictors_constrained() -> None:
-    class Step(dspy.Signature):
-        """Pick the next step."""
-
-        text: str = dspy.InputField()
-        trajectory: str = dspy.InputField()
-        next_thought: str = dspy.OutputField()
-        next_tool_name: Literal["finish"] = dspy.OutputField()
-        next_tool_args: dict[str, Any] = dspy.OutputField()
-
+def test_react_step_and_extract_are_constrained_by_their_rendered_signatures() -> None:
     step = (
         "[[ ## next_thought ## ]]\ndone\n\n[[ ## next_tool_name ## ]]\nfinish\n\n"
         "[[ ## next_tool_args ## ]]\n{}"
@@ -314,7 +305,6 @@ def test_react_override_reaches_both_of_its_predictors_constrained() -> None:
     assert result.label == "ham"
     assert "[[ ## next_tool_name ## ]]" in grammar(fake.payloads[0])
     assert "[[ ## label ## ]]" in grammar(fake.payloads[1])
-    _ = Step
 
 
 def test_override_async_threads_and_parallel() -> None:
@@ -522,3 +512,42 @@ def test_reliability_conftest_fails_instead_of_skipping_when_vllm_is_required(tm
     }
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_xml_free_text_is_exactly_what_dspy_reads_back_as_text() -> None:
+    """XML_TEXT accepts a string iff ElementTree reads it back as the element's text (no child)."""
+    import itertools
+    import re
+    import xml.etree.ElementTree as ET
+
+    from lift_dspy.constraints.xml import XML_TEXT_REGEX
+
+    pattern = re.compile(XML_TEXT_REGEX)
+    pieces = ["a", "<", "&", "]", ">", "&amp;", "&lt;", "&#60;", "\x01", "\n", "</t>", "]]>"]
+    for size in range(4):
+        for parts in itertools.product(pieces, repeat=size):
+            text = "".join(parts)
+            try:
+                root = ET.fromstring(f"<t>{text}</t>")
+                readable = len(root) == 0
+            except ET.ParseError:
+                readable = False
+            # Numeric character references are XML but not in the grammar (they could encode
+            # characters XML forbids): the grammar is a subset there, and equal everywhere else.
+            if "&#" not in text:
+                assert (pattern.fullmatch(text) is not None) == readable, repr(text)
+            elif pattern.fullmatch(text) is not None:
+                assert readable, repr(text)
+
+
+def test_xml_text_cannot_close_its_element_early() -> None:
+    from lift_dspy.constraints import compile_constraint
+
+    constraint = compile_constraint(Report, "xml")
+    good = constraint.render({"summary": "x < y & z", "words": [1], "label": "a<b"})
+    assert constraint.validate(good)["summary"] == "x < y & z"
+    injected = good.replace("x &lt; y &amp; z", "x</summary><summary>y")
+    with pytest.raises(lift_dspy.ConstraintViolationError):
+        constraint.validate(injected)
+    parsed = dspy.XMLAdapter().parse(Report, good)  # DSPy's own parser reads the canonical text
+    assert (parsed["summary"], parsed["words"], parsed["label"]) == ("x < y & z", [1], "a<b")
