@@ -1,3 +1,3 @@
 """Fixtures for the guide tests: the real vLLM servers of the end-to-end suite (``tiny_server``)."""
 
-from lift_dspy.server.testing import *  # noqa: F403
+from servers import *  # noqa: F403

@@ -6,4 +6,4 @@ guidance) and ``xgrammar_tiny_server`` (tiny model, xgrammar backend) each yield
 ``@pytest.mark.vllm``; run them with ``pytest -m vllm``, skip them with ``-m "not vllm"``.
 """
 
-from lift_dspy.server.testing import *  # noqa: F403
+from servers import *  # noqa: F403

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import dspy
 import httpx
 import pytest
+from servers import ServerPool
 
 import lift_dspy
 from lift_dspy.server.doctor import doctor
@@ -30,7 +31,6 @@ from lift_dspy.server.metrics import REQUESTS_DONE, metric_by_label, read_metric
 from lift_dspy.server.models import cache_root
 from lift_dspy.server.process import Server
 from lift_dspy.server.replicas import ManagedReplicas, start_replicas, start_router
-from lift_dspy.server.testing import ServerPool
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 

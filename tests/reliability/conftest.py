@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from faultproxy import FaultProxy, Policy
 from figures import FIGURES
+from servers import *  # noqa: F403
+from servers import SERVER_FIXTURES, ServerPool
 
 from lift_dspy.server.process import Server
-from lift_dspy.server.testing import *  # noqa: F403
-from lift_dspy.server.testing import SERVER_FIXTURES, ServerPool
 
 # With LIFT_DSPY_REQUIRE_VLLM=1 (CI, scripts/test.sh) no server test may skip: a missing vLLM fails,
 # and external servers are not used (the tests that need the server's process would skip).
@@ -66,7 +66,7 @@ def xgrammar_tiny_server(server_pool: ServerPool) -> Server:
 
 @pytest.fixture(autouse=True)  # type: ignore[no-redef]
 def vllm_servers_alive(request: pytest.FixtureRequest, server_pool: ServerPool) -> None:
-    """As lift_dspy.server.testing's: restart pooled servers this test uses (not external ones)."""
+    """As tests/servers.py's: restart pooled servers this test uses (not external ones)."""
     for name in SERVER_FIXTURES:
         if name in request.fixturenames and not _EXTERNAL.get(name):
             _server(server_pool, name)

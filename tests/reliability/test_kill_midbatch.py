@@ -20,11 +20,11 @@ from typing import Any
 import dspy
 import pytest
 from figures import record
+from servers import SERVER_FIXTURES, ServerPool
 from zoo import Sentiment
 
 import lift_dspy
 from lift_dspy.server.process import Server
-from lift_dspy.server.testing import SERVER_FIXTURES, ServerPool
 
 pytestmark = [pytest.mark.vllm, pytest.mark.slow]
 

@@ -1,3 +1,3 @@
-"""The shared vLLM server fixtures (see ``lift_dspy.server.testing``) for the server tests."""
+"""The shared vLLM server fixtures (see ``tests/servers.py``) for the server tests."""
 
-from lift_dspy.server.testing import *  # noqa: F403
+from servers import *  # noqa: F403

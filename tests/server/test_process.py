@@ -17,12 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import ServerPool
 
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server import default, process
 from lift_dspy.server.models import ModelSource
 from lift_dspy.server.process import Server, build_command, build_env, detect_device, serve, start_server
-from lift_dspy.server.testing import ServerPool
 
 FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
 SOURCE = ModelSource(model="/models/tiny", served_name="tiny", local=True)
@@ -280,7 +280,7 @@ def test_default_server_starts_once_shared_and_restarts(
 
 def test_importing_lift_dspy_starts_nothing_heavy() -> None:
     code = (
-        "import sys, lift_dspy, lift_dspy.server, lift_dspy.cli, lift_dspy.server.testing\n"
+        "import sys, lift_dspy, lift_dspy.server, lift_dspy.cli\n"
         "heavy = sorted(m for m in ('torch', 'vllm', 'transformers') if m in sys.modules)\n"
         "from lift_dspy.server import default\n"
         "print(heavy, default._managed)"

@@ -3,9 +3,10 @@
 Each vLLM start costs ~30 s and ~3 GB of RAM, so servers are session-wide and shared through one
 `ServerPool` per process. When a third server is needed, the least recently used one is stopped;
 it is restarted on its old port (so ``api_base`` values handed out earlier stay valid) the next
-time a test asks for it. Use from a ``conftest.py``::
+time a test asks for it. Test code, not part of the package (it imports pytest). Use from a ``conftest.py``
+(``tests/`` is on pytest's ``pythonpath``)::
 
-    from lift_dspy.server.testing import *  # noqa: F403
+    from servers import *  # noqa: F403
 
 Tests using these fixtures should be marked ``@pytest.mark.vllm``. They are skipped when vLLM is
 not installed. A single test must not request more than `ServerPool.max_live` servers.
