@@ -594,9 +594,12 @@ def _codegen_input(node: Any, *, root: bool = False) -> Any:
             out[key] = _codegen_input(value)
     if "properties" in node and "additionalProperties" not in node:
         out["additionalProperties"] = True  # else Pydantic drops the extra keys the schema allows
-    if "patternProperties" in node and node.get("additionalProperties", True) is not False:
-        # The generator types keys as "must match a pattern"; a key that matches none belongs to
-        # additionalProperties. Any key and value then, and the schema check sorts them out.
+    if "patternProperties" in node and (
+        "properties" in node or node.get("additionalProperties", True) is not False
+    ):
+        # The generator types keys as "must match a pattern" (or, next to properties, forbids
+        # them); a key that matches none belongs to additionalProperties. Any key and value then,
+        # and the schema check sorts them out.
         del out["patternProperties"]
         out["additionalProperties"] = True
     # The generator types keys by propertyNames (a RootModel key, unhashable): keys stay str, the

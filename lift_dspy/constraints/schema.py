@@ -219,7 +219,8 @@ def format_schema(fmt: str) -> dict[str, Any]:
 def _tighten_format(node: dict[str, Any]) -> None:
     fmt = node.get("format")
     pattern = _FORMAT_PATTERNS.get(fmt) if isinstance(fmt, str) else None  # llguidance rejects the rest
-    if pattern is not None and node.get("type") == "string" and "pattern" not in node:
+    # Like format, pattern constrains strings only: the swap is exact whatever the node's type.
+    if pattern is not None and "pattern" not in node:
         del node["format"]
         node["pattern"] = pattern
 

@@ -18,6 +18,7 @@ Figures: ``pytest tests/constraints/test_from_schema_property.py -s -p no:cachep
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 import logging
@@ -33,10 +34,11 @@ import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from schema_strategy import json_schemas, object_schemas
+from test_from_schema import _grammar_accepts
 
 from lift_dspy.constraints import compile_constraint
 from lift_dspy.constraints.from_schema import model_from_schema
-from lift_dspy.constraints.schema import format_schema
+from lift_dspy.constraints.schema import _each_subschema, _tighten_format, format_schema
 from lift_dspy.errors import LiftDSPyError, UnsupportedSchemaError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "schemas"
@@ -225,10 +227,25 @@ def _reference_checker() -> jsonschema.FormatChecker:
     return checker
 
 
+def _grammar(schema: Any) -> str | None:
+    """The strict llguidance grammar of ``schema`` (formats as the constraint sends them, compact
+    JSON, objects left open), or None if it does not compile."""
+    tightened = copy.deepcopy(schema)
+    _each_subschema(tightened, _tighten_format)  # date/time formats as the constraint sends them
+    try:
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(
+            json.dumps(tightened), defaults={"whitespace_flexible": False}
+        )
+    except ValueError:
+        return None
+    return grammar if llguidance.LLMatcher.validate_grammar(grammar, TOKENIZER) == "" else None
+
+
 def test_instance_verdicts_agree_with_a_format_asserting_validator() -> None:
     checker = _reference_checker()
-    total = agree = schemas = 0
+    total = agree = schemas = grammar_total = grammar_agree = 0
     disagreements: list[str] = []
+    grammar_misses: list[str] = []
     for name, schema, cases in _suite():
         model, _ = _lift(schema, "Suite")
         if model is None:
@@ -236,8 +253,15 @@ def test_instance_verdicts_agree_with_a_format_asserting_validator() -> None:
         schemas += 1
         validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         validator = validator_class(schema, format_checker=checker)
+        grammar = _grammar(schema)
         for data, _label in cases:
             expected = validator.is_valid(data)
+            if grammar is not None:
+                grammar_total += 1
+                written = _grammar_accepts(grammar, data, schema)
+                grammar_agree += written == expected
+                if written != expected:
+                    grammar_misses.append(f"{name} {json.dumps(data)[:40]}: validator {expected}")
             try:
                 model.model_validate(data)
                 accepted = True
@@ -254,5 +278,10 @@ def test_instance_verdicts_agree_with_a_format_asserting_validator() -> None:
     print(
         f"\nagreement: {agree}/{total} instances = {rate:.2%} over {schemas} test-suite schemas that "
         f"became models; {len(disagreements)} disagreements: {disagreements}"
+    )
+    print(
+        f"grammar (raw schema, compact JSON): agrees with the validator on {grammar_agree}/{grammar_total} "
+        f"= {grammar_agree / grammar_total:.2%} of the instances of schemas it compiles; "
+        f"misses: {grammar_misses}"
     )
     assert rate >= 0.99

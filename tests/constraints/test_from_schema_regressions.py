@@ -155,3 +155,16 @@ def test_boolean_schemas() -> None:
     _constraints(anything)
     with pytest.raises(UnsupportedSchemaError, match="accepts no value"):
         model_from_schema(False, "Nothing")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("schema", [{"format": "date"}, {"type": ["string", "null"], "format": "date"}])
+def test_date_formats_are_calendar_exact_whatever_the_type(schema: dict[str, Any]) -> None:
+    """The constraint sends the calendar-exact pattern for a typeless or multi-type date too, so it
+    cannot let a model write a date the model then rejects (llguidance's own allows 2021-02-29)."""
+    final = finalize_schema(schema)
+    assert "format" not in final
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps(final))
+    for text, ok in (('"2024-02-29"', True), ('"2021-02-29"', False)):
+        matcher = llguidance.LLMatcher(TOKENIZER, grammar, log_level=0)
+        tokens = TOKENIZER.tokenize_bytes(text.encode())
+        assert (matcher.try_consume_tokens(tokens) == len(tokens) and matcher.is_accepting()) is ok
