@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -274,3 +275,18 @@ def test_each_worker_gets_its_own_environment(model_dir: Path, tmp_path: Path) -
     assert "VLLM_CPU_OMP_THREADS_BIND=1" in logs[1]
     with pytest.raises(ValueError, match="worker_env"):
         start_replicas(str(model_dir), replicas=2, launcher=FAKE, worker_env=binds[:1])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_spins_in_place_on_a_terminal() -> None:
+    out = _Terminal()
+    with Progress("waiting for vLLM", enabled=True, stream=out):
+        time.sleep(0.7)
+    text = out.getvalue()
+    assert "\r\x1b[K| lift-dspy: waiting for vLLM 0 s" in text  # redrawn in place, with elapsed seconds
+    assert re.search(r"\r\x1b\[Klift-dspy: waiting for vLLM: done after \d+\.\d s\n$", text), text
+    assert "\n" not in text.rstrip("\n").split("\r\x1b[K")[-2]  # no new line per redraw
