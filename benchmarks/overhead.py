@@ -29,7 +29,8 @@ import httpx
 from dspy.lm15 import Config, Message, Request
 
 import lift_dspy
-from lift_dspy.engine import EngineConfig, GuidanceEngine, active_constraint
+from lift_dspy.active import active_constraint
+from lift_dspy.engine import EngineConfig, GuidanceEngine
 from lift_dspy.request import build_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
