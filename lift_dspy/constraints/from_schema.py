@@ -52,7 +52,7 @@ from pydantic_core import to_jsonable_python
 
 from lift_dspy.constraints.check import GrammarMatcher
 from lift_dspy.constraints.paths import field_text, resolve_pointer, walk_schema
-from lift_dspy.constraints.schema import format_schema
+from lift_dspy.constraints.schema import _each_subschema, format_schema
 from lift_dspy.errors import ConstraintViolationError, LiftDSPyError, UnsupportedSchemaError
 
 if TYPE_CHECKING:
@@ -832,9 +832,38 @@ def _embeddable(schema: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if not isinstance(inlined, dict):
         return None
+    dialect = str(inlined.get("$schema", ""))
     for key in ("$schema", "$id", "id"):
         inlined.pop(key, None)
+    # Without its $schema the embedded copy would be read as 2020-12; keywords its own draft does
+    # not have (ignored by its validator and by llguidance there) go, Draft 4's boolean bounds
+    # become numeric ones.
+    unknown = next((keys for marker, keys in _LATER_KEYWORDS if marker in dialect), frozenset())
+    if unknown:
+        _each_subschema(inlined, functools.partial(_to_2020_12, unknown, "draft-04" in dialect))
     return inlined
+
+
+_AFTER_DRAFT7 = frozenset(
+    {"dependentRequired", "dependentSchemas", "prefixItems", "unevaluatedProperties", "unevaluatedItems"}
+    | {"minContains", "maxContains", "$anchor", "$dynamicRef", "$dynamicAnchor"}
+)
+_AFTER_DRAFT6 = _AFTER_DRAFT7 | {"if", "then", "else"}
+_AFTER_DRAFT4 = _AFTER_DRAFT6 | {"propertyNames", "contains", "const"}
+_LATER_KEYWORDS = (("draft-04", _AFTER_DRAFT4), ("draft-06", _AFTER_DRAFT6), ("draft-07", _AFTER_DRAFT7))
+
+
+def _to_2020_12(unknown: frozenset[str], draft4: bool, node: dict[str, Any]) -> None:
+    for key in unknown & set(node):
+        del node[key]
+    if not draft4:
+        return
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = node.get(exclusive)
+        if isinstance(flag, bool):
+            del node[exclusive]
+            if flag and bound in node:
+                node[exclusive] = node.pop(bound)
 
 
 class _NotInlinableError(Exception):

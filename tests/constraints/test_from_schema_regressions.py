@@ -168,3 +168,21 @@ def test_date_formats_are_calendar_exact_whatever_the_type(schema: dict[str, Any
         matcher = llguidance.LLMatcher(TOKENIZER, grammar, log_level=0)
         tokens = TOKENIZER.tokenize_bytes(text.encode())
         assert (matcher.try_consume_tokens(tokens) == len(tokens) and matcher.is_accepting()) is ok
+
+
+def test_an_older_draft_keeps_its_meaning_when_embedded() -> None:
+    """Draft 4 has no propertyNames (raw llguidance and jsonschema ignore it there) and boolean
+    exclusiveMinimum; the copy embedded in a DSPy output field (no $schema) must mean the same."""
+    schema = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "properties": {
+            "codes": {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"}},
+            "n": {"type": "number", "minimum": 5, "exclusiveMinimum": True},
+        },
+    }
+    assert _raw_compiles(schema)
+    model = model_from_schema(schema, "Draft4")
+    _constraints(model)
+    assert _accepts(model, {"codes": {"x": 1}, "n": 6})
+    assert not _accepts(model, {"n": 5})
