@@ -16,6 +16,8 @@ cannot express every JSON Schema keyword (``not``, ``if``/``then``, ``uniqueItem
 * conversely the model accepts what the schema accepts: a subschema without ``type`` (say
   ``{"properties": ...}``) constrains objects only, so its field type is a union of the generated
   model and the other JSON types; URL, e-mail and byte formats stay ``str`` (no normalisation).
+  At the root too: a root schema without ``type`` gives a ``RootModel`` (the value in ``.root``);
+  add ``"type": "object"`` for a ``BaseModel`` with attributes.
 
 Before any code is generated, llguidance compiles the schema: what it cannot enforce raises
 :class:`~lift_dspy.errors.UnsupportedSchemaError` naming the field path and keyword. With
@@ -515,7 +517,7 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            code = generate(_codegen_input(schema, root=True), **options)
+            code = generate(_codegen_input(schema), **options)
     except Exception as exc:  # datamodel-code-generator raises many types; all mean "this schema"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if match := _REMOTE_REF.search(message):
@@ -563,7 +565,7 @@ _FAMILY_TYPES = {
 }
 
 
-def _codegen_input(node: Any, *, root: bool = False) -> Any:
+def _codegen_input(node: Any) -> Any:
     """A copy of ``node`` that datamodel-code-generator turns into a model as loose as the schema.
 
     * ``number`` becomes ``[integer, number]``: Pydantic then keeps ``1`` an ``int`` (a ``float``
