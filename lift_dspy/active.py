@@ -66,7 +66,7 @@ __all__ = [
 OnUnconstrained = Literal["raise", "warn", "allow"]
 ON_UNCONSTRAINED: tuple[str, ...] = ("raise", "warn", "allow")
 
-logger = logging.getLogger("lift_dspy.engine")
+logger = logging.getLogger(__name__)
 _warned: set[str] = set()
 _FIX = (
     "Use dspy.ChatAdapter (the default), dspy.JSONAdapter or dspy.XMLAdapter, or a subclass that keeps "

@@ -29,7 +29,7 @@ import httpx
 from dspy.lm15 import Request, Response, StreamEndEvent, Usage
 from dspy.utils.exceptions import ContextWindowExceededError
 
-from lift_dspy.active import OnUnconstrained, active_constraint, mark_engine_ran, resolve_constraint
+from lift_dspy.active import OnUnconstrained, active_constraint, mark_engine_ran
 from lift_dspy.backends import (
     JSON_ONLY,
     Backend,
@@ -54,7 +54,7 @@ from lift_dspy.request import build_payload, response_logprobs
 from lift_dspy.stats import Stats
 from lift_dspy.streaming import SSEAccumulator, stream_payload
 
-__all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine", "active_constraint", "resolve_constraint"]
+__all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ class EngineConfig:
         timeout: Seconds to wait for a response (connect is bounded separately to 10 s).
         options: How constraints are built (``lenient``, ``max_text_chars``).
         constrain: False sends no constraint at all (a baseline; answers are not validated).
-        served_model: The model name to send instead of the LM's model string.
         backend: The server's structured-output backend (see :mod:`lift_dspy.backends`).
             ``guidance`` takes every constraint and is checked byte for byte; ``xgrammar`` (vLLM's
             other backends) and ``openai`` (any OpenAI-compatible provider, ``response_format``)
@@ -88,7 +87,6 @@ class EngineConfig:
     timeout: float = 600.0
     options: Options = field(default_factory=Options)
     constrain: bool = True
-    served_model: str | None = None
     backend: BackendChoice = "guidance"
     on_unconstrained: OnUnconstrained = "raise"
 
@@ -100,7 +98,6 @@ class EngineConfig:
             "lenient": self.options.lenient,
             "max_text_chars": self.options.max_text_chars,
             "constrain": self.constrain,
-            "served_model": self.served_model,
             "backend": self.backend,
             "on_unconstrained": self.on_unconstrained,
         }
@@ -192,6 +189,7 @@ class _EngineCore:
         import os
 
         state = dict(state)
+        state.pop("served_model", None)  # in states saved before it was removed (it was never set)
         options = Options(
             lenient=state.pop("lenient", False), max_text_chars=state.pop("max_text_chars", None)
         )
@@ -222,7 +220,7 @@ class _EngineCore:
     # -- the two pure steps --------------------------------------------------------------------
     def _base_and_model(self, request: Request) -> tuple[str, str]:
         if self.config.api_base is not None:
-            return self.config.api_base.rstrip("/"), self.config.served_model or request.model
+            return self.config.api_base.rstrip("/"), request.model
         from lift_dspy.server.default import default_server
 
         server = default_server()
@@ -234,13 +232,13 @@ class _EngineCore:
             return self.config.backend
         if self.config.api_base is None:
             return "guidance"  # the embedded server
-        return remembered(self.config.api_base, self.config.served_model or model)
+        return remembered(self.config.api_base, model)
 
     def backend(self, model: str) -> Backend:
         """The server's backend: as configured, or detected once per (URL, model) for ``auto``.
 
         Args:
-            model: The LM's model string (the served model unless ``served_model`` is set).
+            model: The LM's model string: the model the server serves.
         """
         known = self.known_backend(model)
         if known is not None:
@@ -249,9 +247,7 @@ class _EngineCore:
         timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
         try:
             with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:
-                return detect_backend(
-                    client, self.config.api_base, self.config.served_model or model, self.headers()
-                )
+                return detect_backend(client, self.config.api_base, model, self.headers())
         except BackendUnavailableError as exc:
             # Not remembered: the call itself will meet the same outage, and its error (or the
             # fallback LM) handles it; the next call asks again.
@@ -343,7 +339,7 @@ class _EngineCore:
             constraint.validate(text, model_name=model, exact=plan.backend == "guidance")
         message, called = assistant_message(constraint, text)
         self.stats.record_success(
-            constraint, time.perf_counter() - plan.started, usage.get("completion_tokens"), reason
+            constraint, time.perf_counter() - plan.started, usage.get("completion_tokens")
         )
         return Response(
             id=data.get("id"),

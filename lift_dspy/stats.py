@@ -73,7 +73,7 @@ class Stats:
             bucket.latencies.append(seconds)
 
     def record_success(
-        self, constraint: Constraint | None, seconds: float, output_tokens: int | None, finish_reason: str
+        self, constraint: Constraint | None, seconds: float, output_tokens: int | None
     ) -> None:
         """Count one answered call."""
         with self._lock:
