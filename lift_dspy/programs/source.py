@@ -181,6 +181,10 @@ def assemble_source(
     """
     required = list(required_imports or [])
     imports, function = split_source(language, code, header)
+    if header and function.startswith(header):
+        # The header is ours: its brace goes on the same line (Go's semicolon insertion makes
+        # "header NEWLINE {" a syntax error; elsewhere the whitespace is free).
+        function = f"{header} {function[len(header) :].lstrip()}"
     if language == "typescript":
         return "\n".join([*imports, *([""] if imports else []), function]) + "\n"
     if language == "rust":

@@ -263,6 +263,12 @@ def test_split_and_assemble() -> None:
     assert go.startswith('package lib\n\nimport (\n\t"strings"\n)\n\nfunc F() string {')
 
 
+def test_the_body_brace_follows_the_pinned_header_on_its_line() -> None:
+    head = "func F() int"
+    source = assemble_source("go", f"{head}\n\n{{\n\treturn 1\n}}", header=head)
+    assert "func F() int {\n\treturn 1\n}" in source
+
+
 def test_compile_errors_are_classified() -> None:
     assert classify("typescript", "main.ts(2,3): error TS1005: ';' expected.", ok=False) == "syntax"
     assert classify("typescript", "main.ts(2,3): error TS2304: Cannot find name 'x'.", ok=False) == "other"
