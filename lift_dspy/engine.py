@@ -145,6 +145,12 @@ class _EngineCore:
 
     def __init__(self, config: EngineConfig | None = None, *, stats: Stats | None = None) -> None:
         self.config = config or EngineConfig()
+        if not self.config.constrain:
+            # The unconstrained baseline claims nothing, like a stock dspy.LM for an unknown model:
+            # DSPy's adapters then send exactly what they send to it (no response_format at all).
+            self.supports_response_schema = False
+            self.supports_function_calling = False
+            self.supported_params = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed"})
         self.stats = stats or Stats()
         self._sync_transport: httpx.BaseTransport | None = None  # detection's transport (tests)
         # A dspy.LM that answers when this server cannot be reached (not saved by dump_state).
