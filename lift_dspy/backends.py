@@ -114,12 +114,6 @@ def remembered(api_base: str, model: str) -> Backend | None:
         return _detected.get((api_base.rstrip("/"), model))
 
 
-def forget_detected() -> None:
-    """Drop remembered detections (a server was restarted with another backend)."""
-    with _detect_lock:
-        _detected.clear()
-
-
 def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str]) -> Backend:
     url = f"{base}/chat/completions"
     try:

@@ -85,3 +85,11 @@ def _sse(text: str, finish: str, model: str) -> str:
         }
     )
     return "".join(f"data: {json.dumps(line)}\n\n" for line in lines) + "data: [DONE]\n\n"
+
+
+def forget_detected() -> None:
+    """Drop lift-dspy's remembered backend detections (tests reuse one URL for several backends)."""
+    from lift_dspy import backends
+
+    with backends._detect_lock:
+        backends._detected.clear()

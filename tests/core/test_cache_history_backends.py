@@ -10,11 +10,11 @@ from typing import Any
 import dspy
 import httpx
 import pytest
-from fakes import FakeVLLM
+from fakes import FakeVLLM, forget_detected
 from zoo import Count
 
 import lift_dspy
-from lift_dspy.backends import PROBE_LARK, detect_backend, forget_detected
+from lift_dspy.backends import PROBE_LARK, detect_backend
 
 ANSWER = "[[ ## count ## ]]\n{n}\n\n[[ ## completed ## ]]"
 

@@ -17,10 +17,10 @@ import dspy
 import httpx
 import pydantic
 import pytest
-from fakes import FakeVLLM
+from fakes import FakeVLLM, forget_detected
 
 import lift_dspy
-from lift_dspy.backends import detect_backend, forget_detected, remembered
+from lift_dspy.backends import detect_backend, remembered
 
 
 class Count(dspy.Signature):

@@ -6,10 +6,10 @@ import uuid
 
 import dspy
 import pytest
+from fakes import forget_detected
 from zoo import Count, Sentiment
 
 import lift_dspy
-from lift_dspy.backends import forget_detected
 from lift_dspy.server.process import Server
 
 pytestmark = pytest.mark.vllm
