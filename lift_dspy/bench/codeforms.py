@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lift_dspy.bench.configs import code_form_of
 from lift_dspy.bench.metrics import latest
 
 __all__ = ["code_form_summary", "render_code_forms", "wilson"]
 
 LANGUAGE_ORDER = ("typescript", "rust", "go", "java")
+_LIFT_ARMS = ("lift-guidance", "lift-json-parts")
 
 
 def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
@@ -45,7 +47,7 @@ def _rate(k: int, n: int) -> dict[str, Any]:
     }
 
 
-def _group(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _group(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     compiled = [r for r in records if r.get("compile_ok") is True]
     attempts: Counter[str] = Counter()
     for r in records:
@@ -88,10 +90,17 @@ def _temperature(record: Mapping[str, Any]) -> str:
 def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """``{"run": {...}, "arms": {config: {"code_form", "all", "by_language", "by_temperature"}}}``.
 
-    Only code samples that carry a ``code_form`` count; ``run`` is the latest run's command and settings.
+    Code samples that carry a ``code_form`` count, and every code sample of ``lift-guidance`` and
+    ``lift-json-parts`` (also those that failed before any code, e.g. at the IR step);
+    ``run`` is the latest run's command and settings.
     """
     records = list(records)
-    code = [r for r in latest(records, "sample") if r.get("group") == "code" and r.get("code_form")]
+    # Journals written before samples carried their form from the start: read it from the config.
+    code = [
+        {**r, "code_form": r.get("code_form") or code_form_of(str(r.get("config")))}
+        for r in latest(records, "sample")
+        if r.get("group") == "code" and (r.get("code_form") or r.get("config") in _LIFT_ARMS)
+    ]
     arms: dict[str, Any] = {}
     for config in dict.fromkeys(str(r["config"]) for r in code):
         mine = [r for r in code if r["config"] == config]

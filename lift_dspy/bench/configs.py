@@ -45,6 +45,7 @@ __all__ = [
     "ServerBackend",
     "Session",
     "Settings",
+    "code_form_of",
     "configs_for_backend",
 ]
 
@@ -85,6 +86,12 @@ DESCRIPTIONS: dict[str, str] = {
     "dspy-json": "stock dspy.LM('openai/<model>'), dspy.JSONAdapter, guidance server",
     "hand-rolled": "openai client, response_format json_schema = Model.model_json_schema(), guidance server",
 }
+
+
+def code_form_of(config: str) -> CodeForm:
+    """How a configuration's IRToCode writes code: grammar-code needs lift-dspy's chat layout on the
+    guidance backend, so only ``lift-guidance`` has it; the others keep json-parts."""
+    return "grammar-code" if config == "lift-guidance" else "json-parts"
 
 
 def configs_for_backend(backend: str) -> tuple[ConfigName, ...]:
@@ -239,9 +246,8 @@ class Session:
 
     @property
     def code_form(self) -> CodeForm:
-        """How this configuration's IRToCode writes code: grammar-code needs lift-dspy's chat layout
-        on the guidance backend, so only ``lift-guidance`` has it; the others keep json-parts."""
-        return "grammar-code" if self.config == "lift-guidance" else "json-parts"
+        """How this configuration's IRToCode writes code (:func:`code_form_of`)."""
+        return code_form_of(self.config)
 
     def agent(self, task: AgentTask) -> dspy.Prediction:
         """Run one agent task's signature once."""

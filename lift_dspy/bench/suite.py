@@ -115,6 +115,10 @@ def run_sample(
         "detail": "",
         "temperature": settings.temperature,
     }
+    if isinstance(task, CodeTask):
+        # Set before the run: a sample that fails before any code (e.g. at the IR step) still
+        # counts against its code form.
+        record["code_form"] = session.code_form
     started = time.perf_counter()
     try:
         if isinstance(task, CodeTask):
@@ -145,7 +149,6 @@ def _code(record: dict[str, Any], session: Session, task: CodeTask) -> None:
     record["repairs"] = result.repairs
     record["compile_seconds"] = sum(a.seconds for a in result.attempts)
     record["tool"] = result.tool
-    record["code_form"] = session.code_form
     record["attempts"] = [classify(task.language, a.diagnostics, ok=a.ok) for a in result.attempts]
     # What reached the compiler unparsable: the evidence behind a non-zero syntax count.
     record["syntax_errors"] = [

@@ -65,8 +65,12 @@ def test_summary_per_arm_language_and_temperature() -> None:
     assert "| lift-json-parts | json-parts |" in lines
 
 
-def test_no_code_form_no_section() -> None:
-    assert code_form_summary(journal_records())["arms"] == {}
+def test_older_journals_count_the_lift_arms_by_configuration() -> None:
+    # Records without a code_form (older journals, or failures before any code): the lift arms count
+    # by their configuration; the other configurations are not code-form arms.
+    arms = code_form_summary(journal_records())["arms"]
+    assert list(arms) == ["lift-guidance"]
+    assert arms["lift-guidance"]["code_form"] == "grammar-code"
     assert render_code_forms({"arms": {}}) == []
 
 
