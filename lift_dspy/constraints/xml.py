@@ -74,6 +74,13 @@ def xml_rule(name: str, info: Any, options: Options = DEFAULT_OPTIONS) -> FieldR
             "XML reserves tag names starting with 'xml'; rename the field", field=name, keyword="field name"
         )
     rule = field_rule(name, info, options)
+    if rule.lark is not None:  # lift_dspy.Grammar / dspy.Code with a grammar: chat layout only (H2a)
+        raise UnsupportedSchemaError(
+            "a grammar-typed field is enforced in DSPy's chat layout only; use dspy.ChatAdapter "
+            "(the default)",
+            field=name,
+            keyword="grammar",
+        )
     if rule.kind == "choice":
         for option, _ in rule.choices:
             if option != option.strip() or not option:
