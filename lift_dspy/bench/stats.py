@@ -127,7 +127,7 @@ def bootstrap_per_valid_ratio(
     point_a, point_b = per_valid(a), per_valid(b)
     if point_b is None:
         return {
-            "ratio": 0.0,
+            "ratio": 0.0 if point_a is not None else None,
             "ci95": None,
             "significant": point_a is not None,
             "n": [len(a), len(b)],
