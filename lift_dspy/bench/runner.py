@@ -34,6 +34,7 @@ from lift_dspy.bench.configs import (
 )
 from lift_dspy.bench.journal import Journal, Key
 from lift_dspy.bench.progress import Progress
+from lift_dspy.bench.stats import provenance
 from lift_dspy.bench.suite import Task, run_sample, select_tasks
 from lift_dspy.bench.throughput import run_throughput, throughput_keys
 from lift_dspy.programs.tasks import CodeTask
@@ -235,6 +236,7 @@ def run_bench(options: BenchOptions, *, stream: TextIO | None = None) -> Path:
             "phases": [{"backend": p.backend, "configs": list(p.configs)} for p in phases],
             "fingerprint": options.fingerprint(),
             "machine": _machine(),
+            "provenance": provenance(),  # commit, dirty flag, versions, machine, load
         }
     )
     plan = []
