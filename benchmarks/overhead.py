@@ -155,9 +155,10 @@ def main() -> int:
             lookup = _time(lambda: active_constraint(request, options), 2000)
 
             def prepare() -> None:
-                _, token = lm._enter(None, formatted, {}, lambda _model: "guidance")
-                assert token is not None
-                lift_dspy.lm._current.reset(token)
+                _, scope = lm._enter(None, formatted, {}, lambda _model: "guidance")
+                assert scope is not None
+                with scope:
+                    pass
 
             prepare()
             preparing = _time(prepare, 2000)
