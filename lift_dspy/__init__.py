@@ -7,6 +7,7 @@ Importing this package starts nothing and imports neither torch nor vLLM.
 """
 
 from lift_dspy.constraints import constraint_for, output_model
+from lift_dspy.constraints.fields import Grammar, Regex
 from lift_dspy.constraints.from_schema import model_from_schema
 from lift_dspy.errors import (
     BackendAuthError,
@@ -42,12 +43,14 @@ __all__ = [
     "BackendServerError",
     "BackendUnavailableError",
     "ConstraintViolationError",
+    "Grammar",
     "GuidanceLM",
     "InvalidRequestError",
     "JSONModeRequiredError",
     "LiftDSPyError",
     "MissingExtraError",
     "ModelPrepareError",
+    "Regex",
     "ServerStartError",
     "ToolArgumentError",
     "ToolCallError",

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from lift_dspy.constraints.chat import FieldRule, chat_grammar, dspy_scalar_forms, field_rule, header
 from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
+from lift_dspy.constraints.fields import refuse_in_json
 from lift_dspy.constraints.model import output_fields, output_model
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
 from lift_dspy.constraints.tools import ARGS_FIELD, NAME_FIELD, ToolSpec, tool_spec
@@ -291,6 +292,7 @@ def _compile(signature: Any, fmt: OutputFormat, tools: ToolSpec | None, options:
         if error:
             raise UnsupportedSchemaError(f"llguidance rejected the chat grammar: {error.splitlines()[0]}")
         return Constraint(name, "chat", {"grammar": lark}, model, rules, GrammarMatcher(grammar))
+    refuse_in_json(fields)  # a Lark grammar has no JSON Schema form: never an unchecked string
     schema = finalize_schema(model.model_json_schema(), options)
     if tools is not None:
         schema = _dispatch_schema(schema, tools)
