@@ -229,3 +229,77 @@ def test_split_code(language: str, text: str, imports: str) -> None:
     assert got_imports == imports
     assert (got_imports + "\n" + function).strip().endswith("}")
     assert accepts(language, text)
+
+
+# llguidance lexemes need no separator: without a mandatory blank after these keywords, `imports`
+# would read as `import s` and `fnf` as `fn f` (seen on SmolLM2: `imports` then comments forever).
+GLUED = {
+    "go": [
+        'imports "fmt"\n\nfunc f() {}',
+        "funcF() {}",
+        "func f(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t} elseif x < 0 {\n\t\treturn 2\n\t}\n"
+        "\treturn 0\n}",
+        "func f(xs []int) {\n\tfor _, x := rangexs {\n\t}\n}",
+    ],
+    "rust": [
+        "fnf() {}",
+        "pub fnf() {}",
+        "usestd::fmt;\nfn f() {}",
+        "fn f(x: i64) -> i32 { x asi32 }",
+        "fn f(x: Vec<i32>) { for y inx {} }",
+        "fn f(x: Option<i32>) -> i32 { match x { Some(y) ify > 0 => y, _ => 0 } }",
+    ],
+    "java": [
+        "public int f(Object o) { return o instanceofString ? 1 : 0; }",
+        "int f(int x) { switch (x) { case1: return 1; default: return 0; } }",
+        "void f() throwsException {}",
+        "import staticjava.lang.Math.max;\nvoid f() {}",
+    ],
+    "typescript": [
+        "functionf() {}",
+        "exportfunction f() {}",
+        "function f(xs: number[]) { for (const x ofxs) {} }",
+        "function f(x: any) { return x asnumber; }",
+        "function f(x: number) { switch (x) { case1: return 1; } }",
+    ],
+}
+SPACED = {
+    "go": "func f() (int, error) {\n\tif x := 1; x > 0 {\n\t\treturn x, nil\n\t} else if x < 0 {\n"
+    "\t\treturn // bare\n"
+    "\t}\n\tvar c chan int\n\tgo func() {}()\n\tdefer func() {}()\n\tswitch {\n\tcase c == nil:\n\t}\n"
+    "\tfor {\n\t\tbreak\n\t}\n\treturn 0, nil\n}",
+    "rust": "pub(crate) fn f<T>(x: &mut T) -> i32\nwhere\n    T: Copy,\n{\n    let y = 1 as i64;\n"
+    "    if let Some(z) = Some(y) { return z as i32; }\n    loop {\n        break;\n    }\n    0\n}",
+    "java": "public int f(Object o) throws Exception {\n    if (o instanceof String s) {\n"
+    "        return 1;\n    }\n    switch (o.hashCode()) {\n        case 1: break;\n"
+    "        default: return 2;\n    }\n    return;\n}",
+    "typescript": "export default async function* f<T extends object>(x: unknown): AsyncGenerator<T> {\n"
+    "  for (const k in x as object) {\n    if (k instanceof Object) continue;\n  }\n  return;\n}",
+}
+
+
+@pytest.mark.parametrize(("language", "text"), [(lang, t) for lang, ts in GLUED.items() for t in ts])
+def test_keyword_glued_to_a_word_is_rejected(language: str, text: str) -> None:
+    assert not accepts(language, text)
+
+
+@pytest.mark.parametrize("language", CODE_LANGUAGES)
+def test_spaced_keywords_still_accepted(language: str) -> None:
+    assert accepts(language, SPACED[language])
+    assert accepts("typescript", "function() {}")  # anonymous: `function(` touches no word
+
+
+def test_go_brace_stays_on_the_line() -> None:
+    # Go's automatic semicolon makes `header NEWLINE {` a syntax error ("unexpected newline before {")
+    header = "func CountVowels(a int) int"
+    assert accepts("go", f"{header} {{\n\treturn 0\n}}", header)
+    assert not accepts("go", f"{header}\n\n{{\n\treturn 0\n}}", header)
+    assert not accepts("go", f"{header}\n{{\n\treturn 0\n}}")
+    for bad in (
+        "\tif x > 0\n\t{\n\t}\n",
+        "\tif x > 0 {\n\t}\n\telse {\n\t}\n",
+        "\tg := func()\n\t{\n\t}\n\t_ = g\n",
+        "\tfor i := 0; i < 3; i++\n\t{\n\t}\n",
+        "\tswitch x\n\t{\n\t}\n",
+    ):
+        assert not accepts("go", f"func f(x int) {{\n{bad}}}"), bad

@@ -70,11 +70,23 @@ def _one_line_rules(grammar: str) -> str:
     return re.sub(r"\n[ \t]+(?=\S)", " ", grammar)
 
 
+def _spaced_keywords(grammar: str, blank: str) -> str:
+    """Turn each ``"kw "`` literal into one lexeme: the keyword and the blanks after it.
+
+    llguidance's lexemes need no separator, so where a keyword may be followed by an identifier
+    or a number, ``"kw" IDENT`` would read ``returnx`` as ``return x`` (and ``imports`` as
+    ``import s``). The grammars write such keywords with a trailing space; the blank becomes
+    mandatory here (``blank`` is the character class that may follow: Go's keywords end their
+    line only where the grammar says so).
+    """
+    return re.sub(r'"([A-Za-z_]+) "', lambda m: f"/{m.group(1)}{blank}+/", grammar)
+
+
 _GRAMMARS: dict[str, str] = {
-    "typescript": _one_line_rules(_typescript.GRAMMAR),
-    "rust": _one_line_rules(_rust.GRAMMAR),
-    "go": _one_line_rules(_go.GRAMMAR),
-    "java": _one_line_rules(_java.GRAMMAR),
+    "typescript": _spaced_keywords(_one_line_rules(_typescript.GRAMMAR), r"[ \t\r\n]"),
+    "rust": _spaced_keywords(_one_line_rules(_rust.GRAMMAR), r"[ \t\r\n]"),
+    "go": _spaced_keywords(_one_line_rules(_go.GRAMMAR), r"[ \t]"),
+    "java": _spaced_keywords(_one_line_rules(_java.GRAMMAR), r"[ \t\r\n]"),
 }
 
 _ALIASES = {"ts": "typescript", "rs": "rust", "golang": "go"}

@@ -10,10 +10,10 @@ semicolons make them (two statements on one line without ``;`` are an error); a
 
 GRAMMAR = r"""
 imports: (import_decl SEP)+
-import_decl: "import" (import_spec | LP (import_spec SEP)* ")")
+import_decl: "import " (import_spec | LP (import_spec SEP)* ")")
 import_spec: (IDENT | DOT | "_")? STD_IMPORT
 
-fn_header: "func" IDENT type_params? signature
+fn_header: "func " IDENT type_params? signature
 type_params: LB type_param (COMMA type_param)* COMMA? "]"
 type_param: IDENT (COMMA IDENT)* constraint
 constraint: constraint_term ("|" constraint_term)*
@@ -26,26 +26,27 @@ result: params | type
 body: block
 block: LC stmt_list "}"
 stmt_list: (stmt SEP)@STMTS@ (stmt | last_stmt SEP?)?
-last_stmt: "return" expr_list? | "break" IDENT? | "continue" IDENT? | "goto" IDENT | "fallthrough"
+last_stmt: "return " expr_list? | "return" | "break " IDENT? | "break" | "continue " IDENT? | "continue"
+         | "goto " IDENT | "fallthrough"
 stmt: simple_stmt | decl | if_stmt | for_stmt | switch_stmt | select_stmt | block
-    | "go" expr | "defer" expr | IDENT COLON (stmt | last_stmt)
+    | "go " expr | "defer " expr | IDENT COLON (stmt | last_stmt)
 simple_stmt: expr | expr ARROW expr | expr INC_DEC | expr_list ASSIGN_OP expr_list
            | expr_list DEFINE expr_list
-decl: "var" (var_spec | LP (var_spec SEP)* ")")
-    | "const" (const_spec | LP (const_spec SEP)* ")")
-    | "type" (type_spec | LP (type_spec SEP)* ")")
+decl: "var " (var_spec | LP (var_spec SEP)* ")")
+    | "const " (const_spec | LP (const_spec SEP)* ")")
+    | "type " (type_spec | LP (type_spec SEP)* ")")
 var_spec: ident_list (type (EQ expr_list)? | EQ expr_list)
 const_spec: ident_list (type? EQ expr_list)?
 type_spec: IDENT type_params? EQ? type
-if_stmt: "if" (simple_stmt SEMI)? expr block ("else" (if_stmt | block))?
-for_stmt: "for" (expr | for_clause | range_clause)? block
+if_stmt: "if " (simple_stmt SEMI)? expr block ("else " (if_stmt | block))?
+for_stmt: "for " (expr | for_clause | range_clause)? block
 for_clause: simple_stmt? SEMI expr? SEMI simple_stmt?
-range_clause: (expr_list (EQ | DEFINE))? "range" expr
-switch_stmt: "switch" (simple_stmt? SEMI)? simple_stmt? LC case_clause* "}"
-case_clause: ("case" case_item (COMMA case_item)* | "default") COLON stmt_list
+range_clause: (expr_list (EQ | DEFINE))? "range " expr
+switch_stmt: "switch " (simple_stmt? SEMI)? simple_stmt? LC case_clause* "}"
+case_clause: ("case " case_item (COMMA case_item)* | "default") COLON stmt_list
 case_item: expr | type
-select_stmt: "select" LC comm_clause* "}"
-comm_clause: ("case" simple_stmt | "default") COLON stmt_list
+select_stmt: "select " LC comm_clause* "}"
+comm_clause: ("case " simple_stmt | "default") COLON stmt_list
 
 expr_list: expr (COMMA expr)*
 ident_list: IDENT (COMMA IDENT)*
@@ -61,14 +62,14 @@ arg: expr | type
 operand: literal | IDENT | LP expr ")" | LP type ")" | "func" signature block
        | composite_type literal_value | composite_type LP expr ")"
 composite_type: LB expr? "]" type | LB ELLIPSIS "]" type | map_type | struct_type
-               | "*" type_name | "func" signature | interface_type | "chan" type
+               | "*" type_name | "func" signature | interface_type | "chan " type
 literal_value: LC (element (COMMA element)* COMMA?)? "}"
 element: (elem_val COLON)? elem_val
 elem_val: expr | literal_value
 literal: INT | FLOAT | IMAG | RUNE | STRING | RAW_STRING
 
 type: type_name type_args? | "*" type | LB expr? "]" type | LB ELLIPSIS "]" type | map_type
-    | "chan" type | "chan" ARROW type | ARROW "chan" type | "func" signature | struct_type
+    | "chan " type | "chan" ARROW type | ARROW "chan " type | "func" signature | struct_type
     | interface_type | LP type ")"
 type_name: IDENT (DOT IDENT)?
 type_args: LB type (COMMA type)* COMMA? "]"

@@ -11,7 +11,7 @@ blocks. A ``return``/``throw``/``break``/``continue``/``yield`` ends its block.
 
 GRAMMAR = r'''
 imports: import_decl+
-import_decl: "import" "static"? STD_PACKAGE ("." (IDENT | "*"))* ";"
+import_decl: "import " "static "? STD_PACKAGE ("." (IDENT | "*"))* ";"
 STD_PACKAGE: "java" | "javax"
 
 fn_header: annotation* modifier* type_params? result_type IDENT "(" params? ")" dims? throws?
@@ -20,22 +20,22 @@ elem_value: expr | "{" (elem_value ("," elem_value)* ","?)? "}" | annotation
 modifier: "public" | "protected" | "private" | "static" | "final" | "abstract" | "synchronized"
         | "native" | "strictfp" | "default"
 type_params: "<" type_param ("," type_param)* ">"
-type_param: annotation* IDENT ("extends" type ("&" type)*)?
+type_param: annotation* IDENT ("extends " type ("&" type)*)?
 result_type: type | "void"
 params: param ("," param)*
 param: (annotation | "final")* type "..."? IDENT dims?
-throws: "throws" class_type ("," class_type)*
+throws: "throws " class_type ("," class_type)*
 
 body: block
 block: "{" stmt@STMTS@ (last_stmt)? "}"
-last_stmt: "return" expr? ";" | "throw" expr ";" | "break" IDENT? ";" | "continue" IDENT? ";"
-         | "yield" expr ";"
+last_stmt: ("return " expr? | "return") ";" | "throw " expr ";" | ("break " IDENT? | "break") ";"
+         | ("continue " IDENT? | "continue") ";" | "yield " expr ";"
 stmt: local_var ";" | stmt_expr ";" | ";" | block | if_stmt | for_stmt | while_stmt | do_stmt
     | switch_block | try_stmt | "synchronized" "(" expr ")" block | IDENT ":" (stmt | last_stmt)
     | "assert" expr (":" expr)? ";" | local_class
-local_class: ("final" | "static" | "abstract")* ("class" IDENT type_params? ("extends" type)?
-             ("implements" type ("," type)*)? class_body | "record" IDENT "(" params? ")" class_body
-             | ("interface" | "enum") IDENT "{" token_tree* "}")
+local_class: ("final" | "static" | "abstract")* ("class " IDENT type_params? ("extends " type)?
+             ("implements " type ("," type)*)? class_body | "record " IDENT "(" params? ")" class_body
+             | ("interface " | "enum ") IDENT "{" token_tree* "}")
 local_var: (annotation | "final")* (type | "var") var_decl ("," var_decl)*
 var_decl: IDENT dims? ("=" var_init)?
 var_init: expr | array_init
@@ -51,8 +51,8 @@ do_stmt: "do" body_stmt "while" "(" expr ")" ";"
 switch_block: "switch" "(" expr ")" "{" (switch_group* | switch_rule*) "}"
 switch_group: switch_label+ stmt_list_case
 stmt_list_case: stmt@STMTS@ last_stmt?
-switch_label: "case" case_item ("," case_item)* ":" | "default" ":"
-switch_rule: ("case" case_item ("," case_item)* | "default") "->" (expr ";" | block | "throw" expr ";")
+switch_label: "case " case_item ("," case_item)* ":" | "default" ":"
+switch_rule: ("case " case_item ("," case_item)* | "default") "->" (expr ";" | block | "throw " expr ";")
 case_item: expr | type IDENT | "null" | "default"
 try_stmt: "try" ("(" resource (";" resource)* ";"? ")")? block catch_clause* ("finally" block)?
 resource: ("final"? (type | "var") IDENT "=" expr) | expr
@@ -61,7 +61,7 @@ catch_clause: "catch" "(" "final"? class_type ("|" class_type)* IDENT ")" block
 expr: lambda | assignment | ternary
 assignment: unary assign_op expr
 ternary: binary ("?" expr ":" (lambda | ternary))?
-binary: unary (binop unary | "instanceof" "final"? type IDENT?)*
+binary: unary (binop unary | "instanceof " "final "? type IDENT?)*
 unary: ("-" | "+" | "!" | "~" | "++" | "--") unary | "(" type ("&" type)* ")" unary_not_pm | postfix
 unary_not_pm: ("!" | "~") unary | "(" type ")" unary_not_pm | postfix | lambda
 postfix: primary selector* INC_DEC?
@@ -71,9 +71,9 @@ args: "(" (expr ("," expr)*)? ")"
 primary: literal | IDENT args? | "this" args? | "super" ("." type_args? IDENT args? | args | "::" IDENT)
        | "(" expr ")" | new_expr | switch_expr | type_args IDENT args
        | type "::" (IDENT | "new") | primitive dims? "." "class" | qualified dims "." "class"
-new_expr: "new" type_args? class_type args class_body?
-        | "new" (primitive | class_type) ("[" expr "]")+ dims?
-        | "new" (primitive | class_type) dims array_init
+new_expr: "new " type_args? class_type args class_body?
+        | "new " (primitive | class_type) ("[" expr "]")+ dims?
+        | "new " (primitive | class_type) dims array_init
 class_body: "{" member* "}"
 member: annotation* modifier* (type_params? result_type IDENT "(" params? ")" dims? throws? (block | ";")
         | type var_decl ("," var_decl)* ";" | block) | ";"
@@ -88,7 +88,7 @@ primitive: "byte" | "short" | "char" | "int" | "long" | "float" | "double" | "bo
 class_type: annotation* IDENT type_args? ("." annotation* IDENT type_args?)*
 qualified: IDENT ("." IDENT)*
 type_args: "<" (type_arg ("," type_arg)*)? ">"
-type_arg: type | "?" (("extends" | "super") type)?
+type_arg: type | "?" (("extends " | "super ") type)?
 dims: ("[" "]")+
 
 // `>>` is two `>` lexemes: a `>>` lexeme would beat the `>` `>` closing nested generics

@@ -12,21 +12,21 @@ expression lists, any other macro as balanced token trees), generics, lifetimes,
 
 GRAMMAR = r"""
 imports: use_decl+
-use_decl: "pub"? "use" "::"? STD_CRATE ("::" use_tree)? ";"
-use_tree: IDENT ("::" use_tree)? ("as" IDENT)? | "*" | "{" (use_tree ("," use_tree)* ","?)? "}"
-        | "self" ("as" IDENT)?
+use_decl: "pub "? "use " "::"? STD_CRATE ("::" use_tree)? ";"
+use_tree: IDENT ("::" use_tree)? ("as " IDENT)? | "*" | "{" (use_tree ("," use_tree)* ","?)? "}"
+        | "self" ("as " IDENT)?
 STD_CRATE: "std" | "core" | "alloc"
 
-fn_header: attribute* visibility? "const"? "async"? "unsafe"? ("extern" STRING?)? "fn" IDENT generics?
+fn_header: attribute* visibility? "const "? "async "? "unsafe "? ("extern " STRING?)? "fn " IDENT generics?
            "(" (param ("," param)* ","?)? ")" ("->" type)? where_clause?
 attribute: ("#[" | "#![") token_tree* "]"
-visibility: "pub" ("(" ("crate" | "super" | "self" | "in" expr_path) ")")?
+visibility: "pub" "(" ("crate" | "super" | "self" | "in " expr_path) ")" | "pub "
 generics: "<" (generic_param ("," generic_param)* ","?)? ">"
-generic_param: LIFETIME (":" LIFETIME ("+" LIFETIME)*)? | "const" IDENT ":" type ("=" expr)?
+generic_param: LIFETIME (":" LIFETIME ("+" LIFETIME)*)? | "const " IDENT ":" type ("=" expr)?
              | IDENT (":" bounds?)? ("=" type)?
 bounds: bound ("+" bound)*
 bound: LIFETIME | ("?" | "~" "const")? ("for" generics)? type_path | "(" bound ")"
-where_clause: "where" (where_pred ("," where_pred)* ","?)?
+where_clause: "where " (where_pred ("," where_pred)* ","?)?
 where_pred: (LIFETIME | ("for" generics)? type) ":" bounds?
 param: attribute* (pattern ":" type | self_param)
 self_param: ("&" LIFETIME? "mut"?)? "mut"? "self" (":" type)?
@@ -34,36 +34,38 @@ self_param: ("&" LIFETIME? "mut"?)? "mut"? "self" (":" type)?
 body: block
 block: "{" stmt@STMTS@ last? "}"
 last: attribute* (jump ";"? | expr_noblock)
-jump: "return" expr? | "break" LIFETIME? expr? | "continue" LIFETIME?
+jump: "return " expr? | "return" | "break " LIFETIME? expr? | "break" | "continue " LIFETIME? | "continue"
 stmt: ";" | item | let_stmt | attribute* (assign | range_expr) ";" | attribute* expr_block ";"?
 item: attribute* visibility? (fn_item | const_item | use_item | extern_block | type_item)
-type_item: "struct" IDENT generics? (";" | "(" token_tree* ")" where_clause? ";"
+type_item: "struct " IDENT generics? (";" | "(" token_tree* ")" where_clause? ";"
            | where_clause? "{" token_tree* "}")
-         | "enum" IDENT generics? where_clause? "{" token_tree* "}" | "type" IDENT generics? "=" type ";"
-extern_block: "unsafe"? "extern" STRING? "{" token_tree* "}"
-fn_item: "const"? "async"? "unsafe"? "fn" IDENT generics? "(" (param ("," param)* ","?)? ")" ("->"
+         | "enum " IDENT generics? where_clause? "{" token_tree* "}" | "type " IDENT generics? "=" type ";"
+extern_block: "unsafe "? "extern " STRING? "{" token_tree* "}"
+fn_item: "const "? "async "? "unsafe "? "fn " IDENT generics? "(" (param ("," param)* ","?)? ")" ("->"
          type)? where_clause? block
-const_item: ("const" | "static" "mut"?) IDENT ":" type "=" expr ";"
-use_item: "use" ("crate" | "self" | "super" | STD_CRATE) ("::" use_tree)? ";"
-let_stmt: attribute* "let" pattern (":" type)? ("=" expr ("else" block)?)? ";"
+const_item: ("const " | "static " "mut "?) IDENT ":" type "=" expr ";"
+use_item: "use " ("crate" | "self" | "super" | STD_CRATE) ("::" use_tree)? ";"
+let_stmt: attribute* "let " pattern (":" type)? ("=" expr ("else" block)?)? ";"
 
 expr: expr_noblock | expr_block
-expr_block: block | "unsafe" block | "async" "move"? block | if_expr | match_expr | loop_expr
-if_expr: "if" cond block ("else" (if_expr | block))?
-cond: expr_ns | "let" pattern "=" expr_ns | cond "&&" cond
-match_expr: "match" expr_ns "{" (match_arm ("," match_arm)* ","?)? "}"
-          | "match" expr_ns "{" match_arm_block* (match_arm ","?)? "}"
-match_arm: attribute* pattern ("if" expr)? "=>" expr
-match_arm_block: (attribute* pattern ("if" expr)? "=>" expr_block ","?) | (attribute* pattern ("if"
+// `unsafe`/`async` also start items (`unsafe fn`): both spellings, or `unsafe {` would lex as `unsafe ` `{`
+expr_block: block | ("unsafe" | "unsafe ") block | ("async" | "async ") "move"? block | if_expr
+          | match_expr | loop_expr
+if_expr: "if " cond block ("else " (if_expr | block))?
+cond: expr_ns | "let " pattern "=" expr_ns | cond "&&" cond
+match_expr: "match " expr_ns "{" (match_arm ("," match_arm)* ","?)? "}"
+          | "match " expr_ns "{" match_arm_block* (match_arm ","?)? "}"
+match_arm: attribute* pattern ("if " expr)? "=>" expr
+match_arm_block: (attribute* pattern ("if " expr)? "=>" expr_block ","?) | (attribute* pattern ("if "
                  expr)? "=>" expr ",")
-loop_expr: (LIFETIME ":")? ("loop" block | "while" cond block | "for" pattern "in" expr_ns block)
+loop_expr: (LIFETIME ":")? ("loop" block | "while " cond block | "for " pattern "in " expr_ns block)
 
 expr_noblock: assign | jump | range_expr
 assign: lhs assign_op expr
 lhs: unary | "_" | "(" (lhs ("," lhs)* ","?)? ")" | "[" (lhs ("," lhs)* ","?)? "]"
 range_expr: binary? (".." | "..=") binary? | binary | (binary binop)? INT_RANGE binary?
 binary: operand (binop operand)*
-operand: unary ("as" type)*
+operand: unary ("as " type)*
 unary: ("-" | "!" | "*" | "&" "mut"? | "&&" "mut"?) unary | postfix
 postfix: primary suffix*
 suffix: "?" | "." IDENT turbofish? call_args | "." (IDENT | TUPLE_INDEX | FLOAT) | "." "await"
@@ -74,7 +76,7 @@ turbofish: "::" "<" (generic_arg ("," generic_arg)* ","?)? ">"
 primary: literal | expr_path | expr_path "{" struct_fields "}" | "(" expr ")" | tuple | array
        | closure | macro_call | expr_block | "self" | "Self"
 expr_path: "::"? path_seg ("::" path_seg)*
-path_seg: (IDENT | "self" | "super" | "crate" | "Self") turbofish? | "<" type ("as" type_path)? ">"
+path_seg: (IDENT | "self" | "super" | "crate" | "Self") turbofish? | "<" type ("as " type_path)? ">"
 struct_fields: (field_init ("," field_init)* ("," ".." expr)? ","?)? | ".." expr
 field_init: (IDENT | TUPLE_INDEX) (":" expr)?
 tuple: "(" ")" | "(" expr "," (expr ("," expr)* ","?)? ")"
@@ -96,7 +98,7 @@ literal: INT | FLOAT | STRING | RAW_STRING | CHAR | BYTE | BYTE_STRING | "true" 
 expr_ns: ns_range
 ns_range: ns_binary? (".." | "..=") ns_binary? | ns_binary | (ns_binary binop)? INT_RANGE ns_binary?
 ns_binary: ns_operand (binop ns_operand)*
-ns_operand: ns_unary ("as" type)*
+ns_operand: ns_unary ("as " type)*
 ns_unary: ("-" | "!" | "*" | "&" "mut"? | "&&" "mut"?) ns_unary | ns_postfix
 ns_postfix: ns_primary suffix*
 ns_primary: literal | expr_path | "(" expr ")" | tuple | array | closure | macro_call | expr_block
@@ -113,11 +115,11 @@ field_pat: "ref"? "mut"? IDENT | (IDENT | TUPLE_INDEX) ":" pattern
 range_pat: range_end ("..=" | "..." | "..") range_end? | ("..=" | "..") range_end | "-"? INT_RANGE range_end?
 range_end: "-"? (INT | FLOAT) | CHAR | BYTE | expr_path
 
-type: type_path | "&" LIFETIME? "mut"? type | "&&" LIFETIME? "mut"? type | "*" ("const" | "mut") type
+type: type_path | "&" LIFETIME? "mut"? type | "&&" LIFETIME? "mut"? type | "*" ("const " | "mut ") type
     | "[" type (";" expr)? "]" | "(" (type ("," type)* ","?)? ")" | "!" | "_"
-    | ("for" generics)? "unsafe"? ("extern" STRING?)? "fn" "(" (fn_type_param ("," fn_type_param)*
+    | ("for" generics)? "unsafe "? ("extern " STRING?)? "fn" "(" (fn_type_param ("," fn_type_param)*
     ","?)? ")" ("->" type)?
-    | "impl" bounds | "dyn" bounds | "<" type ("as" type_path)? ">" "::" IDENT
+    | "impl " bounds | "dyn " bounds | "<" type ("as " type_path)? ">" "::" IDENT
 fn_type_param: (IDENT ":")? type
 type_path: "::"? type_seg ("::" type_seg)*
 type_seg: (IDENT | "Self" | "self" | "super" | "crate") ("::"? "<" (generic_arg ("," generic_arg)*

@@ -17,23 +17,27 @@ ends its block.
 GRAMMAR = r"""
 imports: "import" "type"? "{" "}" "from" STRING ";"
 
-fn_header: ("export" "default"?)? "declare"? "async"? "function" "*"? IDENT? type_params? "(" params?
+fn_header: ("export " "default "?)? "declare "? "async "? fn_name type_params? "(" params?
            ")" (":" ret_type)?
 type_params: "<" type_param ("," type_param)* ","? ">"
-type_param: "const"? IDENT ("extends" type)? ("=" type)?
+type_param: "const "? IDENT ("extends " type)? ("=" type)?
 params: param ("," param)* ","?
-param: ACCESS? "readonly"? ("..." binding | binding "?"?) (":" type)? ("=" expr)? | "this" ":" type
-ret_type: type | (IDENT | "this") "is" type | "asserts" (IDENT | "this") ("is" type)?
+param: ACCESS? "readonly "? ("..." binding | binding "?"?) (":" type)? ("=" expr)? | "this" ":" type
+ret_type: type | (IDENT | "this") "is " type | "asserts " (IDENT | "this") ("is " type)?
 
 body: block
 block: "{" stmt@STMTS@ (last_stmt | decl | expr)? "}"
-last_stmt: ("return" expr? | "throw" expr | "break" IDENT? | "continue" IDENT?) ";"?
+last_stmt: ("return " expr? | "return" | "throw " expr | "break " IDENT? | "break" | "continue " IDENT?
+           | "continue") ";"?
 stmt: decl ";" | expr ";" | ";" | block | if_stmt | for_stmt | while_stmt | do_stmt
     | switch_stmt | try_stmt | IDENT ":" (stmt | last_stmt) | fn_decl
-    | "type" IDENT type_params? "=" type ";"
+    | "type " IDENT type_params? "=" type ";"
 body_stmt: stmt | last_stmt
-fn_decl: "async"? "function" "*"? IDENT type_params? "(" params? ")" (":" ret_type)? block
-decl: ("const" | "let" | "var") var_decl ("," var_decl)*
+// `function` touches only `*`, `(` or `<`: never an identifier (`functionf` is not `function f`)
+fn_name: "function " "*"? IDENT? | "function" "*" IDENT? | "function"
+fn_decl: "async "? ("function " "*"? | "function" "*") IDENT type_params? "(" params? ")" (":" ret_type)?
+         block
+decl: ("const " | "let " | "var ") var_decl ("," var_decl)*
 var_decl: binding "!"? (":" type)? ("=" expr)?
 binding: IDENT | obj_pattern | arr_pattern
 obj_pattern: "{" (pat_prop ("," pat_prop)* ","?)? "}"
@@ -42,18 +46,18 @@ arr_pattern: "[" (arr_elem? ("," arr_elem?)*)? "]"
 arr_elem: "..." binding | binding ("=" expr)?
 if_stmt: "if" "(" expr ")" body_stmt ("else" body_stmt)?
 for_stmt: "for" "(" (decl | expr)? ";" expr? ";" expr? ")" body_stmt
-        | "for" "await"? "(" (("const" | "let" | "var") binding | lhs) ("of" | "in") expr ")" body_stmt
+        | "for" "await"? "(" (("const " | "let " | "var ") binding | lhs) ("of " | "in ") expr ")" body_stmt
 while_stmt: "while" "(" expr ")" body_stmt
 do_stmt: "do" body_stmt "while" "(" expr ")" ";"
 switch_stmt: "switch" "(" expr ")" "{" case_clause* "}"
-case_clause: ("case" expr | "default") ":" stmt@STMTS@ (last_stmt | decl | expr)?
+case_clause: ("case " expr | "default") ":" stmt@STMTS@ (last_stmt | decl | expr)?
 try_stmt: "try" block ("catch" ("(" binding (":" type)? ")")? block)? ("finally" block)?
 
 expr: assign ("," assign)*
-assign: arrow | lhs assign_op assign | conditional | "yield" "*"? assign? | "async"? fn_expr
+assign: arrow | lhs assign_op assign | conditional | "yield" "*"? assign? | "async "? fn_expr
 lhs: postfix | obj_pattern | arr_pattern
 conditional: binary ("?" assign ":" assign)?
-binary: unary (binop unary | ("as" | "satisfies") (type | "const"))*
+binary: unary (binop unary | ("as " | "satisfies ") (type | "const"))*
 unary: ("!" | "-" | "+" | "~" | "++" | "--" | "typeof" | "void" | "delete" | "await") unary
      | "<" type ">" unary | postfix
 postfix: primary suffix* INC_DEC?
@@ -62,21 +66,21 @@ suffix: ("." | "?.") (IDENT | KEYWORD_NAME | PRIVATE) | "?."? "[" expr "]" | "?.
 args: "(" (arg ("," arg)* ","?)? ")"
 arg: "..."? assign
 primary: literal | IDENT | "this" | "super" | "(" expr ")" | array | object | TEMPLATE | REGEX
-       | "new" postfix_new | "new" "." "target" | "import" "." "meta"
+       | "new " postfix_new | "new" "." "target" | "import" "." "meta"
 postfix_new: primary ("." (IDENT | KEYWORD_NAME) | "[" expr "]")* type_args? args?
-fn_expr: "function" "*"? IDENT? type_params? "(" params? ")" (":" ret_type)? block
-arrow: "async"? (IDENT | type_params? "(" params? ")" (":" ret_type)?) "=>" (assign | block)
+fn_expr: fn_name type_params? "(" params? ")" (":" ret_type)? block
+arrow: "async "? (IDENT | type_params? "(" params? ")" (":" ret_type)?) "=>" (assign | block)
 array: "[" (("..."? assign)? ("," ("..."? assign)?)*)? "]"
 object: "{" (member ("," member)* ","?)? "}"
-member: prop_name ":" assign | "..." assign | IDENT | "async"? "*"? prop_name type_params? "(" params?
+member: prop_name ":" assign | "..." assign | IDENT | "async "? "*"? prop_name type_params? "(" params?
         ")" (":" ret_type)? block
-      | ("get" | "set") prop_name "(" params? ")" (":" ret_type)? block
+      | ("get " | "set ") prop_name "(" params? ")" (":" ret_type)? block
 prop_name: IDENT | KEYWORD_NAME | STRING | NUMBER | "[" assign "]"
 literal: NUMBER | STRING | "true" | "false" | "null" | "undefined"
 
 type: "keyof" type | "typeof" qualified | "readonly" type | union
     | type_params? "(" params? ")" "=>" type | "new" "(" params? ")" "=>" type
-    | union "extends" union "?" type ":" type
+    | union "extends " union "?" type ":" type
 union: "|"? intersection ("|" intersection)*
 intersection: "&"? type_postfix ("&" type_postfix)*
 type_postfix: type_primary ("[" type? "]")*
@@ -87,7 +91,7 @@ type_primary: qualified type_args? | "(" type ")" | "[" (tuple_elem ("," tuple_e
 tuple_elem: "..."? (IDENT "?"? ":")? type "?"?
 type_member: "readonly"? prop_name "?"? ":" type | "readonly"? "[" IDENT ":" type "]" ":" type
            | prop_name "?"? type_params? "(" params? ")" (":" type)? | "(" params? ")" ":" type
-           | "[" IDENT "in" type ("as" type)? "]" "?"? ":" type
+           | "[" IDENT "in " type ("as " type)? "]" "?"? ":" type
 type_args: "<" type ("," type)* ","? ">"
 qualified: IDENT ("." IDENT)*
 
@@ -102,7 +106,7 @@ KEYWORD: "break" | "case" | "catch" | "class" | "const" | "continue" | "debugger
 IDENT: /[a-zA-Z_$][a-zA-Z0-9_$]*/ & ~KEYWORD
 KEYWORD_NAME: KEYWORD
 PRIVATE: /#[a-zA-Z_$][a-zA-Z0-9_$]*/
-ACCESS: "public" | "private" | "protected"
+ACCESS: /(public|private|protected)[ \t\r\n]+/
 NUMBER: /(0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+)n?/
       | /([0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)([eE][+-]?[0-9_]+)?n?/
 STRING: /"([^"\\\n]|\\(.|\n))*"|'([^'\\\n]|\\(.|\n))*'/
@@ -112,6 +116,6 @@ INC_DEC: "++" | "--"
 ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "**=" | "&=" | "|=" | "^=" | "<<="
          | "&&=" | "||=" | "??="
 BINARY_OP: "||" | "&&" | "??" | "==" | "!=" | "===" | "!==" | "<" | "<=" | ">" | ">=" | "+" | "-"
-         | "|" | "^" | "*" | "**" | "/" | "%" | "<<" | "&" | "instanceof" | "in"
+         | "|" | "^" | "*" | "**" | "/" | "%" | "<<" | "&" | /instanceof[ \t\r\n]+/ | /in[ \t\r\n]+/
 %ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
 """
