@@ -295,11 +295,14 @@ def test_go_brace_stays_on_the_line() -> None:
     assert accepts("go", f"{header} {{\n\treturn 0\n}}", header)
     assert not accepts("go", f"{header}\n\n{{\n\treturn 0\n}}", header)
     assert not accepts("go", f"{header}\n{{\n\treturn 0\n}}")
+    assert not accepts("go", f"{header} /*\n*/ {{\n\treturn 0\n}}", header)
+    assert accepts("go", f"{header} /* ok */ {{\n\treturn 0\n}}", header)
     for bad in (
         "\tif x > 0\n\t{\n\t}\n",
         "\tif x > 0 {\n\t}\n\telse {\n\t}\n",
         "\tg := func()\n\t{\n\t}\n\t_ = g\n",
         "\tfor i := 0; i < 3; i++\n\t{\n\t}\n",
         "\tswitch x\n\t{\n\t}\n",
+        "\tif x > 0 /*\n*/ {\n\t}\n",
     ):
         assert not accepts("go", f"func f(x int) {{\n{bad}}}"), bad

@@ -113,5 +113,7 @@ ASSIGN_OP: ("=" | "+=" | "-=" | "*=" | "/=" | "%=" | "&=" | "|=" | "^=" | "<<=" 
 BINARY_OP: ("||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|" | "^" | "*"
          | "/" | "%" | "<<" | ">>" | "&" | "&^") CONT
 UNARY_OP: "!" | "+"
-%ignore /[ \t]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
+// A block comment spanning lines acts as a line break in Go (`) /*\n*/ {` is a syntax error):
+// block comments stay on one line.
+%ignore /[ \t]+|\/\/[^\n]*|\/\*([^*\n]|\*+[^*\/\n])*\*+\//
 """
