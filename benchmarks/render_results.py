@@ -1,7 +1,7 @@
 """Markdown tables for BENCHMARKS.md from the committed result JSONs (so the two always agree).
 
 Usage:
-    python benchmarks/render_results.py [benchmarks/results]
+    python benchmarks/render_results.py [benchmarks/results/fair_arms.json]
 """
 
 from __future__ import annotations
@@ -64,10 +64,8 @@ def fair_arms(data: dict[str, Any]) -> list[str]:
 
 
 def main() -> int:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results")
-    path = root / "fair_arms.json"
-    if path.exists():
-        print("\n".join(fair_arms(json.loads(path.read_text()))))
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/fair_arms.json")
+    print("\n".join(fair_arms(json.loads(path.read_text()))))
     return 0
 
 
