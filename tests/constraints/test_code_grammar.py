@@ -306,3 +306,62 @@ def test_go_brace_stays_on_the_line() -> None:
         "\tif x > 0 /*\n*/ {\n\t}\n",
     ):
         assert not accepts("go", f"func f(x int) {{\n{bad}}}"), bad
+
+
+def _imports(language: str, n: int) -> str:
+    line = {"go": 'import "fmt"\n', "rust": "use std::fmt;\n", "java": "import java.util.List;\n"}[language]
+    return line * n
+
+
+@pytest.mark.parametrize("language", ["go", "rust", "java"])
+def test_import_lines_are_bounded(language: str) -> None:
+    # SmolLM2 repeated `use std::iter::Iter;` a hundred times before the header
+    function = {"go": "func f() {}", "rust": "fn f() {}", "java": "void f() {}"}[language]
+    assert accepts(language, _imports(language, 12) + function)
+    assert not accepts(language, _imports(language, 13) + function)
+
+
+LIST_CALLS = {
+    "go": "func f() {{\n\tg({})\n}}",
+    "rust": "fn f() {{\n    g({});\n}}",
+    "java": "void f() {{\n    g({});\n}}",
+    "typescript": "function f() {{\n  g({});\n}}",
+}
+LIST_LITERALS = {
+    "go": "func f() {{\n\t_ = []int{{{}}}\n}}",
+    "rust": "fn f() {{\n    let _a = [{}];\n}}",
+    "java": "void f() {{\n    int[] a = {{{}}};\n}}",
+    "typescript": "function f() {{\n  const a = [{}];\n}}",
+}
+
+
+@pytest.mark.parametrize("language", CODE_LANGUAGES)
+def test_arguments_and_list_elements_are_bounded(language: str) -> None:
+    # SmolLM2 wrote `[..., 0, 1, 1, 1, 1, ...]` until the token limit
+    for template in (LIST_CALLS[language], LIST_LITERALS[language]):
+        assert accepts(language, template.format(", ".join(["1"] * 32)))
+        assert not accepts(language, template.format(", ".join(["1"] * 33)))
+
+
+@pytest.mark.parametrize("language", CODE_LANGUAGES)
+def test_line_comments_are_bounded(language: str) -> None:
+    function = {
+        "go": "func f() int {{\n\tx := 1 // {}\n\treturn x\n}}",
+        "rust": "fn f() -> i32 {{\n    let x = 1; // {}\n    x\n}}",
+        "java": "int f() {{\n    int x = 1; // {}\n    return x;\n}}",
+        "typescript": "function f(): number {{\n  const x = 1; // {}\n  return x;\n}}",
+    }[language]
+    # prose (`x x x`) cannot go on as code once the comment reaches its 160 characters
+    assert accepts(language, function.format("x " * 79))
+    assert not accepts(language, function.format("x " * 100))
+
+
+def test_go_comment_and_blank_lines_in_a_row_are_bounded() -> None:
+    # SmolLM2: `import "fmt"` then `// [go]` lines until max_tokens
+    def text(lines: int) -> str:
+        return 'import "fmt"\n' + "// [go]\n" * lines + "\nfunc f() {\n\treturn\n}"
+
+    assert accepts("go", text(4))
+    assert not accepts("go", text(20))
+    assert accepts("go", "func f() {\n\tx := 1\n\n\n\n\n\t_ = x\n}")
+    assert not accepts("go", "func f() {\n\tx := 1\n" + "\n" * 12 + "\t_ = x\n}")

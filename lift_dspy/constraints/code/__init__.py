@@ -17,13 +17,17 @@ java       ``import java.…;``/``import javax.…;`` (``static`` and  the impor
 ========== ======================================================= ==============================
 
 Comments and whitespace are allowed between tokens, not before the first one, and nothing at all
-(not even a newline) may follow the function's closing brace: the answer ends there. Whitespace and
-comments between two tokens are not bounded (llguidance 1.7 applies ``%ignore`` repeatedly).
+(not even a newline) may follow the function's closing brace: the answer ends there. A line comment
+holds at most 160 characters; in Go at most 6 line breaks (blank or comment lines) come in a row.
+Elsewhere the number of comments between two tokens is not bounded (llguidance 1.7 applies
+``%ignore`` repeatedly). A keyword that may be followed by a word carries its blank in the same
+lexeme (``return x``, never ``returnx`` read as ``return x``).
 :func:`split_code` cuts an answer into (imports, function).
 
 Repetition is bounded where it has no legitimate use: a ``return`` (also ``break``, ``continue``,
-``throw``, …) ends its block, and a block holds at most ``max_statements`` statements (fewer when
-``max_body_chars`` says the body must be short).
+``throw``, …) ends its block, a block holds at most ``max_statements`` statements (fewer when
+``max_body_chars`` says the body must be short), at most 12 import lines come before the function,
+and an argument list or array/list literal holds at most 32 items.
 
 Example::
 

@@ -9,8 +9,9 @@ semicolons make them (two statements on one line without ``;`` are an error); a
 """
 
 GRAMMAR = r"""
-imports: (import_decl SEP)+
-import_decl: "import " (import_spec | LP (import_spec SEP)* ")")
+// at most 12 import declarations and 12 paths in an import block; lists hold at most 32 items
+imports: (import_decl SEP){1,12}
+import_decl: "import " (import_spec | LP (import_spec SEP){0,12} ")")
 import_spec: (IDENT | DOT | "_")? STD_IMPORT
 
 fn_header: "func " IDENT type_params? signature
@@ -57,13 +58,13 @@ primary: operand postfix*
 postfix: DOT IDENT | DOT LP (type | "type") ")" | index | call | literal_value
 index: LB (index_item (COMMA index_item)* COMMA? | expr? COLON expr? (COLON expr)?) "]"
 index_item: expr | type
-call: LP (arg (COMMA arg)* ELLIPSIS? COMMA?)? ")"
+call: LP (arg (COMMA arg){0,31} ELLIPSIS? COMMA?)? ")"
 arg: expr | type
 operand: literal | IDENT | LP expr ")" | LP type ")" | "func" signature block
        | composite_type literal_value | composite_type LP expr ")"
 composite_type: LB expr? "]" type | LB ELLIPSIS "]" type | map_type | struct_type
                | "*" type_name | "func" signature | interface_type | "chan " type
-literal_value: LC (element (COMMA element)* COMMA?)? "}"
+literal_value: LC (element (COMMA element){0,31} COMMA?)? "}"
 element: (elem_val COLON)? elem_val
 elem_val: expr | literal_value
 literal: INT | FLOAT | IMAG | RUNE | STRING | RAW_STRING
@@ -95,7 +96,8 @@ INC_DEC: "++" | "--"
 // Newlines are Go's statement terminators: a line break ends a statement unless the line ends in a
 // token after which Go inserts no semicolon (an opening bracket, a comma, an operator, ...). Those
 // tokens take the line breaks (and comment lines) after them; elsewhere a line break is a SEP.
-CONT: /([ \t\r\n]|\/\/[^\n]*)*/
+// At most 6 line breaks in a row (blank or comment lines).
+CONT: /[ \t]*((\/\/[^\n]*)?\r?\n[ \t]*){0,5}/
 NL: /\r?\n/ CONT
 SEP: SEMI | NL
 SEMI: ";" CONT
@@ -115,5 +117,6 @@ BINARY_OP: ("||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|
 UNARY_OP: "!" | "+"
 // A block comment spanning lines acts as a line break in Go (`) /*\n*/ {` is a syntax error):
 // block comments stay on one line.
-%ignore /[ \t]+|\/\/[^\n]*|\/\*([^*\n]|\*+[^*\/\n])*\*+\//
+// a line comment holds at most 160 characters
+%ignore /[ \t]+|\/\/[^\n]{0,160}|\/\*([^*\n]|\*+[^*\/\n])*\*+\//
 """

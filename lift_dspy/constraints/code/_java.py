@@ -10,7 +10,8 @@ blocks. A ``return``/``throw``/``break``/``continue``/``yield`` ends its block.
 """
 
 GRAMMAR = r'''
-imports: import_decl+
+// at most 12 imports; lists (arguments, array initializers) hold at most 32 items
+imports: import_decl{1,12}
 import_decl: "import " "static "? STD_PACKAGE ("." (IDENT | "*"))* ";"
 STD_PACKAGE: "java" | "javax"
 
@@ -39,7 +40,7 @@ local_class: ("final" | "static" | "abstract")* ("class " IDENT type_params? ("e
 local_var: (annotation | "final")* (type | "var") var_decl ("," var_decl)*
 var_decl: IDENT dims? ("=" var_init)?
 var_init: expr | array_init
-array_init: "{" (var_init ("," var_init)* ","?)? "}"
+array_init: "{" (var_init ("," var_init){0,31} ","?)? "}"
 stmt_expr: expr
 if_stmt: "if" "(" expr ")" body_stmt ("else" body_stmt)?
 body_stmt: stmt | last_stmt
@@ -67,7 +68,7 @@ unary_not_pm: ("!" | "~") unary | "(" type ")" unary_not_pm | postfix | lambda
 postfix: primary selector* INC_DEC?
 selector: "." type_args? IDENT args? | "." "new" type_args? class_type args class_body?
         | "[" expr "]" | "::" type_args? (IDENT | "new") | "." "this" | "." "class" | "." "super"
-args: "(" (expr ("," expr)*)? ")"
+args: "(" (expr ("," expr){0,31})? ")"
 primary: literal | IDENT args? | "this" args? | "super" ("." type_args? IDENT args? | args | "::" IDENT)
        | "(" expr ")" | new_expr | switch_expr | type_args IDENT args
        | type "::" (IDENT | "new") | primitive dims? "." "class" | qualified dims "." "class"
@@ -117,5 +118,6 @@ BINARY_OP: "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|"
 TT_ATOM: "=>" | "->" | "::" | "," | ";" | ":" | "." | "=" | "==" | "!=" | "<" | ">" | "<=" | ">="
        | "+" | "-" | "*" | "/" | "%" | "&" | "&&" | "|" | "||" | "!" | "^" | "?" | "@" | "~"
        | "+=" | "-=" | "*=" | "/=" | "++" | "--" | "..."
-%ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
+// a line comment holds at most 160 characters
+%ignore /[ \t\r\n]+|\/\/[^\n]{0,160}|\/\*([^*]|\*+[^*\/])*\*+\//
 '''

@@ -11,7 +11,8 @@ expression lists, any other macro as balanced token trees), generics, lifetimes,
 """
 
 GRAMMAR = r"""
-imports: use_decl+
+// at most 12 `use` lines; lists (arguments, elements) hold at most 32 items
+imports: use_decl{1,12}
 use_decl: "pub "? "use " "::"? STD_CRATE ("::" use_tree)? ";"
 use_tree: IDENT ("::" use_tree)? ("as " IDENT)? | "*" | "{" (use_tree ("," use_tree)* ","?)? "}"
         | "self" ("as " IDENT)?
@@ -71,7 +72,7 @@ postfix: primary suffix*
 suffix: "?" | "." IDENT turbofish? call_args | "." (IDENT | TUPLE_INDEX | FLOAT) | "." "await"
       | "." TUPLE_DOT IDENT (turbofish? call_args)?
       | call_args | "[" expr "]"
-call_args: "(" (expr ("," expr)* ","?)? ")"
+call_args: "(" (expr ("," expr){0,31} ","?)? ")"
 turbofish: "::" "<" (generic_arg ("," generic_arg)* ","?)? ">"
 primary: literal | expr_path | expr_path "{" struct_fields "}" | "(" expr ")" | tuple | array
        | closure | macro_call | expr_block | "self" | "Self"
@@ -79,8 +80,8 @@ expr_path: "::"? path_seg ("::" path_seg)*
 path_seg: (IDENT | "self" | "super" | "crate" | "Self") turbofish? | "<" type ("as " type_path)? ">"
 struct_fields: (field_init ("," field_init)* ("," ".." expr)? ","?)? | ".." expr
 field_init: (IDENT | TUPLE_INDEX) (":" expr)?
-tuple: "(" ")" | "(" expr "," (expr ("," expr)* ","?)? ")"
-array: "[" (expr ("," expr)* ","?)? "]" | "[" expr ";" expr "]"
+tuple: "(" ")" | "(" expr "," (expr ("," expr){0,30} ","?)? ")"
+array: "[" (expr ("," expr){0,31} ","?)? "]" | "[" expr ";" expr "]"
 closure: attribute* "move"? ("|" (closure_param ("," closure_param)* ","?)? "|" | "||")
          (expr | "->" type block)
 closure_param: pattern (":" type)?
@@ -88,7 +89,7 @@ macro_call: KNOWN_MACRO "!" ("(" macro_args ")" | "[" macro_args "]")
           | "vec" "!" "[" expr ";" expr "]"
           | "matches" "!" "(" expr "," pattern ("if" expr)? ","? ")"
           | macro_path "!" ("(" token_tree* ")" | "[" token_tree* "]" | "{" token_tree* "}")
-macro_args: (expr ("," expr)* ","?)?
+macro_args: (expr ("," expr){0,31} ","?)?
 macro_path: "::"? (IDENT | "crate" | "self" | "super") ("::" IDENT)*
 // `#` only inside the one lexeme `#[` (or `#![`): no lexeme sequence can spell DSPy's field header `[[ ##`
 token_tree: TT_ATOM | literal | WORD | LIFETIME | "(" token_tree* ")" | "[" token_tree* "]" | attribute
@@ -159,5 +160,6 @@ BINARY_OP: "||" | "&&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "|"
 TT_ATOM: "=>" | "->" | "::" | "," | ";" | ":" | "." | ".." | "..=" | "=" | "==" | "!=" | "<" | ">"
        | "<=" | ">=" | "+" | "-" | "*" | "/" | "%" | "&" | "&&" | "|" | "||" | "!" | "^" | "?"
        | "$" | "@" | "+=" | "-=" | "*=" | "/=" | "<<"
-%ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
+// a line comment holds at most 160 characters
+%ignore /[ \t\r\n]+|\/\/[^\n]{0,160}|\/\*([^*]|\*+[^*\/])*\*+\//
 """

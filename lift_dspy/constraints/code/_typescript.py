@@ -63,14 +63,15 @@ unary: ("!" | "-" | "+" | "~" | "++" | "--" | "typeof" | "void" | "delete" | "aw
 postfix: primary suffix* INC_DEC?
 suffix: ("." | "?.") (IDENT | KEYWORD_NAME | PRIVATE) | "?."? "[" expr "]" | "?."? type_args? args
       | "!" | TEMPLATE
-args: "(" (arg ("," arg)* ","?)? ")"
+// lists (arguments, array elements) hold at most 32 items
+args: "(" (arg ("," arg){0,31} ","?)? ")"
 arg: "..."? assign
 primary: literal | IDENT | "this" | "super" | "(" expr ")" | array | object | TEMPLATE | REGEX
        | "new " postfix_new | "new" "." "target" | "import" "." "meta"
 postfix_new: primary ("." (IDENT | KEYWORD_NAME) | "[" expr "]")* type_args? args?
 fn_expr: fn_name type_params? "(" params? ")" (":" ret_type)? block
 arrow: "async "? (IDENT | type_params? "(" params? ")" (":" ret_type)?) "=>" (assign | block)
-array: "[" (("..."? assign)? ("," ("..."? assign)?)*)? "]"
+array: "[" (("..."? assign)? ("," ("..."? assign)?){0,31})? "]"
 object: "{" (member ("," member)* ","?)? "}"
 member: prop_name ":" assign | "..." assign | IDENT | "async "? "*"? prop_name type_params? "(" params?
         ")" (":" ret_type)? block
@@ -117,5 +118,6 @@ ASSIGN_OP: "=" | "+=" | "-=" | "*=" | "/=" | "%=" | "**=" | "&=" | "|=" | "^=" |
          | "&&=" | "||=" | "??="
 BINARY_OP: "||" | "&&" | "??" | "==" | "!=" | "===" | "!==" | "<" | "<=" | ">" | ">=" | "+" | "-"
          | "|" | "^" | "*" | "**" | "/" | "%" | "<<" | "&" | /instanceof[ \t\r\n]+/ | /in[ \t\r\n]+/
-%ignore /[ \t\r\n]+|\/\/[^\n]*|\/\*([^*]|\*+[^*\/])*\*+\//
+// a line comment holds at most 160 characters
+%ignore /[ \t\r\n]+|\/\/[^\n]{0,160}|\/\*([^*]|\*+[^*\/])*\*+\//
 """
