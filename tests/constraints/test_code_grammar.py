@@ -365,3 +365,10 @@ def test_go_comment_and_blank_lines_in_a_row_are_bounded() -> None:
     assert not accepts("go", text(20))
     assert accepts("go", "func f() {\n\tx := 1\n\n\n\n\n\t_ = x\n}")
     assert not accepts("go", "func f() {\n\tx := 1\n" + "\n" * 12 + "\t_ = x\n}")
+
+
+def test_go_type_arguments_nest_at_most_three_deep() -> None:
+    # SmolLM2 (dspy.Code["go"]): `func ode[ is a[ a[ a[ ...` until max_tokens
+    assert accepts("go", "func f[T any](x A[B[C[D]]], m map[string][]P[int, L[string]]) {}")
+    assert not accepts("go", "func f[T any](x A[B[C[D[E]]]]) {}")
+    assert not accepts("go", "func ode[is a[a[a[a[a]]]]]() {}")

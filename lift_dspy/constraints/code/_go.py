@@ -69,11 +69,16 @@ element: (elem_val COLON)? elem_val
 elem_val: expr | literal_value
 literal: INT | FLOAT | IMAG | RUNE | STRING | RAW_STRING
 
-type: type_name type_args? | "*" type | LB expr? "]" type | LB ELLIPSIS "]" type | map_type
-    | "chan " type | "chan" ARROW type | ARROW "chan " type | "func" signature | struct_type
-    | interface_type | LP type ")"
+type: type_name type_args? | type_other
+type_other: "*" type | LB expr? "]" type | LB ELLIPSIS "]" type | map_type
+          | "chan " type | "chan" ARROW type | ARROW "chan " type | "func" signature | struct_type
+          | interface_type | LP type ")"
 type_name: IDENT (DOT IDENT)?
-type_args: LB type (COMMA type)* COMMA? "]"
+// type arguments nest at most 3 deep (`A[B[C[D]]]`): SmolLM2 wrote `a[ a[ a[ ...` until its token limit
+type_args: LB type_arg2 (COMMA type_arg2)* COMMA? "]"
+type_arg2: type_name (LB type_arg3 (COMMA type_arg3)* COMMA? "]")? | type_other
+type_arg3: type_name (LB type_arg4 (COMMA type_arg4)* COMMA? "]")? | type_other
+type_arg4: type_name | type_other
 map_type: "map" LB type "]" type
 struct_type: "struct" LC (field_decl SEP)* field_decl? "}"
 field_decl: ident_list type STRING? | ident_list type RAW_STRING | "*"? type_name type_args? (STRING |
