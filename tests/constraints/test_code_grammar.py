@@ -372,3 +372,8 @@ def test_go_type_arguments_nest_at_most_three_deep() -> None:
     assert accepts("go", "func f[T any](x A[B[C[D]]], m map[string][]P[int, L[string]]) {}")
     assert not accepts("go", "func f[T any](x A[B[C[D[E]]]]) {}")
     assert not accepts("go", "func ode[is a[a[a[a[a]]]]]() {}")
+
+
+def test_java_type_arguments_nest_at_most_three_deep() -> None:
+    assert accepts("java", "void f(Map<String, List<? extends Number[]>> x, A<B<C<D>>> y) {}")
+    assert not accepts("java", "void f(A<B<C<D<E>>>> x) {}")

@@ -88,8 +88,16 @@ type: (primitive | class_type) dims?
 primitive: "byte" | "short" | "char" | "int" | "long" | "float" | "double" | "boolean"
 class_type: annotation* IDENT type_args? ("." annotation* IDENT type_args?)*
 qualified: IDENT ("." IDENT)*
+// type arguments nest at most 3 deep (`A<B<C<D>>>`): the levels below are copies of type/class_type
 type_args: "<" (type_arg ("," type_arg)*)? ">"
-type_arg: type | "?" (("extends " | "super ") type)?
+type_arg: type2 | "?" (("extends " | "super ") type2)?
+type2: (primitive | annotation* IDENT type_args2? ("." annotation* IDENT type_args2?)*) dims?
+type_args2: "<" (type_arg2 ("," type_arg2)*)? ">"
+type_arg2: type3 | "?" (("extends " | "super ") type3)?
+type3: (primitive | annotation* IDENT type_args3? ("." annotation* IDENT type_args3?)*) dims?
+type_args3: "<" (type_arg3 ("," type_arg3)*)? ">"
+type_arg3: type4 | "?" (("extends " | "super ") type4)?
+type4: (primitive | annotation* IDENT ("." annotation* IDENT)*) dims?
 dims: ("[" "]")+
 
 // `>>` is two `>` lexemes: a `>>` lexeme would beat the `>` `>` closing nested generics
