@@ -377,3 +377,9 @@ def test_go_type_arguments_nest_at_most_three_deep() -> None:
 def test_java_type_arguments_nest_at_most_three_deep() -> None:
     assert accepts("java", "void f(Map<String, List<? extends Number[]>> x, A<B<C<D>>> y) {}")
     assert not accepts("java", "void f(A<B<C<D<E>>>> x) {}")
+
+
+def test_typescript_type_arguments_nest_at_most_three_deep() -> None:
+    ok = "function f(x: Map<string, Array<number[]>>): A<B<C<D>>> {\n  return new Map<string, Set<T>>();\n}"
+    assert accepts("typescript", ok)
+    assert not accepts("typescript", "function f(x: A<B<C<D<E>>>>): void {}")

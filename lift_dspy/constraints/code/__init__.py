@@ -86,8 +86,35 @@ def _spaced_keywords(grammar: str, blank: str) -> str:
     return re.sub(r'"([A-Za-z_]+) "', lambda m: f"/{m.group(1)}{blank}+/", grammar)
 
 
+_TS_TYPE_RULES = ("type", "union", "intersection", "type_postfix", "type_primary")
+
+
+def _nested_type_args(grammar: str, depth: int = 3) -> str:
+    """TypeScript: type arguments nest at most ``depth`` deep (``A<B<C<D>>>``).
+
+    The type rules are copied per level (``type2``, ``union2``, ...); ``type_args`` of level ``d``
+    holds types of level ``d + 1`` and the last level has none. Object, tuple and function types
+    inside a level start over at the top (only the ``A<B<...`` chain a model loops on is bounded).
+    """
+    rules = {line.split(":", 1)[0]: line for line in grammar.splitlines() if ":" in line}
+    names = re.compile(r"\b(" + "|".join(_TS_TYPE_RULES) + r"|type_args)\b")
+    levels = []
+    for level in range(2, depth + 2):
+        for name in (*_TS_TYPE_RULES, "type_args"):
+            if name == "type_args" and level > depth:
+                continue
+            line = names.sub(rf"\g<1>{level}", rules[name])
+            if name == "type_args":  # its own types are one level down
+                line = line.replace(f"type{level}", f"type{level + 1}")
+            elif level > depth:
+                line = line.replace(f"type_args{level}?", "")
+            levels.append(line)
+    top = rules["type_args"]
+    return grammar.replace(top, re.sub(r"\btype\b", "type2", top)) + "\n".join(levels) + "\n"
+
+
 _GRAMMARS: dict[str, str] = {
-    "typescript": _spaced_keywords(_one_line_rules(_typescript.GRAMMAR), r"[ \t\r\n]"),
+    "typescript": _nested_type_args(_spaced_keywords(_one_line_rules(_typescript.GRAMMAR), r"[ \t\r\n]")),
     "rust": _spaced_keywords(_one_line_rules(_rust.GRAMMAR), r"[ \t\r\n]"),
     "go": _spaced_keywords(_one_line_rules(_go.GRAMMAR), r"[ \t]"),
     "java": _spaced_keywords(_one_line_rules(_java.GRAMMAR), r"[ \t\r\n]"),
