@@ -85,7 +85,9 @@ def detect_backend(
     A server without vLLM's ``/version`` is a generic OpenAI-compatible provider (``openai``). A vLLM
     server gets one short request with a Lark grammar only llguidance accepts: answered and
     conforming means ``guidance``; a definitive grammar rejection (HTTP 400 whose body says the
-    grammar was not understood) means another backend (``xgrammar``). Any other error is raised
+    grammar was not understood, or an HTTP 5xx that only the grammar gets: a JSON-Schema request to
+    the same server succeeds and the probe fails again, which is how vLLM 0.32's xgrammar answers)
+    means another backend (``xgrammar``). Any other error is raised
     and nothing is remembered: the next call asks again.
 
     Raises:
@@ -133,6 +135,10 @@ def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str])
         raise BackendUnavailableError(
             f"cannot reach the server to detect its backend ({type(exc).__name__}: {exc})", url=url
         ) from exc
+    if reply.status_code >= 500 and _only_the_grammar_fails(client, url, payload, headers):
+        # vLLM 0.32's xgrammar answers llguidance-only Lark with a bare HTTP 500: a definitive
+        # rejection only if a portable request to the same server succeeds and the probe fails again.
+        return "xgrammar"
     if reply.status_code >= 400:
         if grammar_rejected(reply.status_code, reply.text):
             return "xgrammar"
@@ -151,6 +157,27 @@ def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str])
             status=reply.status_code,
         )
     return "guidance"
+
+
+# A constraint every vLLM structured-output backend takes (JSON Schema), for the control request.
+_CONTROL = {"json": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}}
+
+
+def _only_the_grammar_fails(
+    client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str]
+) -> bool:
+    """After a 5xx to the probe: a JSON-Schema request succeeds and the probe fails again with 5xx.
+
+    Anything else (the control fails too, the server cannot be reached, the probe now succeeds) is
+    not a grammar rejection: the caller reports the original error and remembers nothing.
+    """
+    control = {**payload, "max_tokens": 8, "structured_outputs": _CONTROL}
+    try:
+        if client.post(url, json=control, headers=headers).status_code != 200:
+            return False
+        return client.post(url, json=payload, headers=headers).status_code >= 500
+    except httpx.HTTPError:
+        return False
 
 
 # What vLLM's other structured-output backends answer to a Lark grammar with llguidance-only syntax

@@ -7,6 +7,7 @@ fake of vLLM's chat endpoint) and looks at what reached the "server".
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -384,6 +385,41 @@ def test_detection_downgrades_only_on_a_grammar_rejection(message: str) -> None:
     with httpx.Client(transport=_probe_server(400, message)) as client:
         assert detect_backend(client, "http://probe.test/v1", "m") == "xgrammar"
     assert remembered("http://probe.test/v1", "m") == "xgrammar"
+
+
+def _xgrammar_like_server(probe_statuses: list[int]) -> tuple[httpx.MockTransport, list[str]]:
+    """vLLM 0.32 with xgrammar: a bare HTTP 500 to llguidance-only Lark, JSON Schemas answered."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/version":
+            return httpx.Response(200, json={"version": "0.32.0"})
+        constraint = json.loads(request.content)["structured_outputs"]
+        if "json" in constraint:
+            seen.append("control")
+            return httpx.Response(200, json={"choices": [{"message": {"content": '{"ok":true}'}}]})
+        seen.append("probe")
+        status = probe_statuses.pop(0)
+        return httpx.Response(status, json={"error": {"message": "Internal server error"}})
+
+    return httpx.MockTransport(handle), seen
+
+
+def test_detection_downgrades_on_a_5xx_only_the_grammar_gets() -> None:
+    forget_detected()
+    transport, seen = _xgrammar_like_server([500, 500])
+    with httpx.Client(transport=transport) as client:
+        assert detect_backend(client, "http://probe.test/v1", "m") == "xgrammar"
+    assert seen == ["probe", "control", "probe"]
+    assert remembered("http://probe.test/v1", "m") == "xgrammar"
+
+
+def test_detection_a_passing_5xx_is_a_server_error_not_a_downgrade() -> None:
+    forget_detected()
+    transport, _ = _xgrammar_like_server([503, 200])
+    with httpx.Client(transport=transport) as client, pytest.raises(lift_dspy.BackendServerError):
+        detect_backend(client, "http://probe.test/v1", "m")
+    assert remembered("http://probe.test/v1", "m") is None
 
 
 def test_auto_lm_with_a_refused_key_raises_and_asks_again_next_time() -> None:
