@@ -34,11 +34,10 @@ import httpx
 
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server.models import BUILTIN_MODELS, ModelSource, cache_root, is_prepared, resolve_model
+from lift_dspy.server.procgroup import ManagedChild
 from lift_dspy.server.procgroup import free_port as _free_port
 from lift_dspy.server.procgroup import group_alive as _group_alive  # noqa: F401 (tests use it)
 from lift_dspy.server.procgroup import port_free as _port_free
-from lift_dspy.server.procgroup import tail as _tail
-from lift_dspy.server.procgroup import terminate_group
 from lift_dspy.server.progress import Progress
 
 __all__ = [
@@ -60,7 +59,6 @@ Backend = Literal["guidance", "xgrammar"]
 Device = Literal["cpu", "gpu"]
 BACKENDS: tuple[str, ...] = ("guidance", "xgrammar")
 VLLM_ENTRYPOINT = ("-m", "vllm.entrypoints.openai.api_server")
-_LOG_TAIL_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -154,43 +152,20 @@ def build_env(
     return env
 
 
-class ManagedServer:
+class ManagedServer(ManagedChild):
     """A vLLM child process owned by this process; `stop` ends its whole process group."""
+
+    kind = "vLLM server"
 
     def __init__(
         self, server: Server, process: subprocess.Popen[bytes], log_file: IO[bytes], scratch: Path
     ) -> None:
+        super().__init__(process, log_file, server.log_path, server.api_base)
         self.server = server
-        self._process = process
-        self._log_file = log_file
         self._scratch = scratch
-        self._lock = threading.Lock()
-        self._stopped = False
 
-    @property
-    def running(self) -> bool:
-        """True while the server process is alive and not stopped."""
-        return not self._stopped and self._process.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        """The server's exit code, or None while it runs."""
-        return self._process.poll()
-
-    def stop(self, *, grace: float = 15.0) -> None:
-        """Stop the server: SIGTERM to its process group, then SIGKILL after ``grace`` seconds."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            terminate_group(self._process, grace=grace)
-            self._log_file.close()
-            shutil.rmtree(self._scratch, ignore_errors=True)
-        logger.info("Stopped vLLM server %s (pid %d)", self.server.api_base, self.server.pid)
-
-    def log_tail(self, chars: int = _LOG_TAIL_CHARS) -> str:
-        """Return the end of the server log."""
-        return _tail(self.server.log_path, chars)
+    def _cleanup(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Server:
         return self.server

@@ -12,10 +12,12 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import IO, ClassVar
 
-__all__ = ["free_port", "group_alive", "port_free", "tail", "terminate_group"]
+__all__ = ["ManagedChild", "free_port", "group_alive", "port_free", "tail", "terminate_group"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +94,52 @@ def tail(path: Path, chars: int) -> str:
             return fh.read().decode("utf-8", errors="replace")
     except OSError:
         return "(no log)"
+
+
+class ManagedChild:
+    """A child process in its own process group, owned by this process, with its open log file.
+
+    `stop` ends the whole group once (SIGTERM, then SIGKILL after a grace period) and closes the log;
+    subclasses name what they run (``kind``) and may clean up more in `_cleanup`.
+    """
+
+    kind: ClassVar[str] = "process"
+    grace: ClassVar[float] = 15.0
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], log_file: IO[bytes], log_path: Path, url: str
+    ) -> None:
+        self._process = process
+        self._log_file = log_file
+        self._log_path = Path(log_path)
+        self._url = url
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive and not stopped."""
+        return not self._stopped and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The process's exit code, or None while it runs."""
+        return self._process.poll()
+
+    def stop(self, *, grace: float | None = None) -> None:
+        """SIGTERM the process group, then SIGKILL after ``grace`` seconds (the class default if None)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            terminate_group(self._process, grace=self.grace if grace is None else grace)
+            self._log_file.close()
+            self._cleanup()
+        logger.info("Stopped %s %s (pid %d)", self.kind, self._url, self._process.pid)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """Return the end of the log."""
+        return tail(self._log_path, chars)
+
+    def _cleanup(self) -> None:
+        """Called once, under the lock, after the group is gone."""

@@ -25,7 +25,6 @@ import os
 import shlex
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,10 +37,9 @@ import httpx
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server.models import cache_root
 from lift_dspy.server.process import ManagedServer, Server, start_server
+from lift_dspy.server.procgroup import ManagedChild
 from lift_dspy.server.procgroup import free_port as _free_port
 from lift_dspy.server.procgroup import port_free as _port_free
-from lift_dspy.server.procgroup import tail as _tail
-from lift_dspy.server.procgroup import terminate_group
 from lift_dspy.server.progress import Progress
 
 __all__ = [
@@ -125,39 +123,15 @@ class Replicas:
         return int(urlsplit(self.api_base).port or 0)
 
 
-class ManagedRouter:
+class ManagedRouter(ManagedChild):
     """A ``vllm-router`` child process owned by this process; `stop` ends its process group."""
 
+    kind = "vllm-router"
+    grace = 10.0
+
     def __init__(self, router: Router, process: subprocess.Popen[bytes], log_file: IO[bytes]) -> None:
+        super().__init__(process, log_file, router.log_path, router.api_base)
         self.router = router
-        self._process = process
-        self._log_file = log_file
-        self._lock = threading.Lock()
-        self._stopped = False
-
-    @property
-    def running(self) -> bool:
-        """True while the router process is alive and not stopped."""
-        return not self._stopped and self._process.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        """The router's exit code, or None while it runs."""
-        return self._process.poll()
-
-    def stop(self, *, grace: float = 10.0) -> None:
-        """SIGTERM the router's process group, SIGKILL after ``grace`` seconds."""
-        with self._lock:
-            if self._stopped:
-                return
-            self._stopped = True
-            terminate_group(self._process, grace=grace)
-            self._log_file.close()
-        logger.info("Stopped vllm-router %s (pid %d)", self.router.api_base, self.router.pid)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        """Return the end of the router log."""
-        return _tail(self.router.log_path, chars)
 
     def __enter__(self) -> Router:
         return self.router
