@@ -41,7 +41,7 @@ from lift_dspy.constraints.schema import (
     schema_for_annotation,
 )
 from lift_dspy.constraints.tools import ToolSpec
-from lift_dspy.errors import UnsupportedSchemaError
+from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
 __all__ = [
     "SAFE_TEXT_REGEX",
@@ -50,6 +50,7 @@ __all__ = [
     "chat_grammar",
     "dspy_scalar_forms",
     "field_rule",
+    "field_value",
     "header",
 ]
 
@@ -284,3 +285,40 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
     # DSPy renders its own demos with a final newline after the completed marker: allow it.
     body = [f'start: {" ".join(pieces)} "\\n"?', *lines, _SAFE_TEXT]
     return "\n".join(body) + "\n"
+
+
+_PYTHON_SCALARS: dict[str, Any] = {"True": True, "False": False, "None": None}
+
+
+def field_value(
+    rule: FieldRule, raw: str, text: str, model_name: str | None, *, python_scalars: bool = False
+) -> Any:
+    """The Python value of one field's raw text, as DSPy's chat (or XML) parser reads it.
+
+    Text is itself, a choice is the value it stands for, anything else is JSON, or DSPy's own
+    ``str()`` spelling of a scalar where the grammar admits it (`dspy_scalar_forms`; with
+    ``python_scalars``, ``True``/``False``/``None`` everywhere). The output model validates after.
+
+    Raises:
+        ConstraintViolationError: the text is none of those.
+    """
+    if rule.kind == "text":
+        return raw
+    if rule.kind == "choice":
+        for option, value in rule.choices:
+            if raw == option:
+                return value
+        options = ", ".join(option for option, _ in rule.choices)
+        raise ConstraintViolationError(
+            f"{raw!r} is not one of: {options}", raw_text=text, field=rule.name, model=model_name
+        )
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        if (python_scalars and raw in _PYTHON_SCALARS) or (
+            rule.schema is not None and dspy_scalar_forms(rule.schema)
+        ):
+            return _PYTHON_SCALARS.get(raw, raw)
+        raise ConstraintViolationError(
+            f"not valid JSON ({exc})", raw_text=text, field=rule.name, model=model_name
+        ) from exc

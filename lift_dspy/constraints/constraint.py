@@ -18,7 +18,13 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel
 
-from lift_dspy.constraints.chat import FieldRule, chat_grammar, dspy_scalar_forms, field_rule, header
+from lift_dspy.constraints.chat import (
+    FieldRule,
+    chat_grammar,
+    field_rule,
+    field_value,
+    header,
+)
 from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
 from lift_dspy.constraints.fields import refuse_in_json
 from lift_dspy.constraints.model import output_fields, output_model
@@ -169,42 +175,17 @@ class Constraint:
                     f"missing {header(rule.name)}", raw_text=text, field=rule.name, model=model_name
                 )
             raw = "\n".join(sections[rule.name]).strip()
-            values[rule.name] = _chat_value(rule, raw, text, model_name)
+            values[rule.name] = field_value(rule, raw, text, model_name)
         if "completed" not in sections:
             raise ConstraintViolationError(f"missing {header('completed')}", raw_text=text, model=model_name)
         return values
 
-
-_PYTHON_SCALARS: dict[str, Any] = {"True": True, "False": False, "None": None}
 
 _STOPPED_EARLY = (
     "The text is a correct but unfinished answer: the server stopped the generation early. vLLM's "
     "guidance backend ends a request when llguidance hits a resource limit (look for 'TooComplex' "
     "in the server log); otherwise a stop string or an EOS the server forced."
 )
-
-
-def _chat_value(rule: FieldRule, raw: str, text: str, model_name: str | None) -> Any:
-    if rule.kind == "text":
-        return raw
-    if rule.kind == "choice":
-        for option, value in rule.choices:
-            if raw == option:
-                return value
-        options = ", ".join(option for option, _ in rule.choices)
-        raise ConstraintViolationError(
-            f"{raw!r} is not one of: {options}", raw_text=text, field=rule.name, model=model_name
-        )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        if rule.schema is not None and dspy_scalar_forms(rule.schema):
-            # DSPy's own spelling of a scalar (True, None, an unquoted date): the grammar admits it
-            # (see dspy_scalar_forms) and the output model validates the value.
-            return _PYTHON_SCALARS.get(raw, raw)
-        raise ConstraintViolationError(
-            f"not valid JSON ({exc})", raw_text=text, field=rule.name, model=model_name
-        ) from exc
 
 
 def _parse_json(text: str, model_name: str | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from xml.sax.saxutils import escape
 
-from lift_dspy.constraints.chat import FieldRule, dspy_scalar_forms, field_rule
+from lift_dspy.constraints.chat import FieldRule, dspy_scalar_forms, field_rule, field_value
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, _each_subschema, check_json_schema
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
@@ -42,7 +42,6 @@ XML_TEXT_REGEX = (
     rf"(?:{_CHAR}|{_ENTITY}|\](?:>|{_CHAR_NOT_GT}|{_ENTITY})|\]\]+(?:{_CHAR_NOT_GT}|{_ENTITY}))*\]*"
 )
 _XML_TEXT = f"XML_TEXT: /{XML_TEXT_REGEX}/"
-_PYTHON_SCALARS: dict[str, Any] = {"True": True, "False": False, "None": None}
 
 
 def _lark_string(text: str) -> str:
@@ -157,29 +156,8 @@ def parse_xml(rules: tuple[FieldRule, ...], text: str, model_name: str | None) -
                 "nested elements where a value was expected", raw_text=text, field=rule.name, model=model_name
             )
         raw = (found.text or "").strip()
-        values[rule.name] = _value(rule, raw, text, model_name)
+        values[rule.name] = field_value(rule, raw, text, model_name, python_scalars=True)
     return values
-
-
-def _value(rule: FieldRule, raw: str, text: str, model_name: str | None) -> Any:
-    if rule.kind == "text":
-        return raw
-    if rule.kind == "choice":
-        for option, value in rule.choices:
-            if raw == option:
-                return value
-        options = ", ".join(option for option, _ in rule.choices)
-        raise ConstraintViolationError(
-            f"{raw!r} is not one of: {options}", raw_text=text, field=rule.name, model=model_name
-        )
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        if raw in _PYTHON_SCALARS or (rule.schema is not None and dspy_scalar_forms(rule.schema)):
-            return _PYTHON_SCALARS.get(raw, raw)
-        raise ConstraintViolationError(
-            f"not valid JSON ({exc})", raw_text=text, field=rule.name, model=model_name
-        ) from exc
 
 
 def render_xml(rules: tuple[FieldRule, ...], dumped: dict[str, Any], values: dict[str, Any]) -> str:
