@@ -69,7 +69,9 @@ class GuidanceLM(dspy.LM):
             ``not``, ...) instead of raising :class:`~lift_dspy.UnsupportedSchemaError`.
         max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
             without ``maxLength``) to this many characters, so generation always terminates.
-        constrain: ``False`` sends no constraint and skips validation (a baseline for benchmarks).
+        constrain: ``False`` sends exactly what stock DSPy sends (no constraint, no structured-output
+            capability claimed, so no ``response_format``) and skips validation: a baseline for
+            benchmarks.
         backend: The server's structured-output backend: ``guidance`` (default; vLLM with
             llguidance), ``xgrammar`` (vLLM's other backends, the rollback path), ``openai`` (any
             other OpenAI-compatible provider: ``response_format`` json_schema) or ``auto`` (ask the
