@@ -20,7 +20,7 @@ from typing import Any
 from lift_dspy.bench.configs import code_form_of
 from lift_dspy.bench.metrics import latest
 
-__all__ = ["code_form_summary", "render_code_forms", "wilson"]
+__all__ = ["code_form_summary", "rate", "render_code_forms", "wilson"]
 
 LANGUAGE_ORDER = ("typescript", "rust", "go", "java")
 _LIFT_ARMS = ("lift-guidance", "lift-json-parts")
@@ -37,7 +37,8 @@ def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] 
     return max(0.0, centre - margin), min(1.0, centre + margin)
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
+def rate(k: int, n: int) -> dict[str, Any]:
+    """``k`` of ``n`` as ``{"k", "n", "rate", "ci95"}`` (Wilson 95%; rate and interval None if n=0)."""
     interval = wilson(k, n)
     return {
         "k": k,
@@ -61,14 +62,14 @@ def _group(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     errors = Counter(str(r["error"]) for r in records if r.get("error"))
     return {
         "samples": len(records),
-        "compiles": _rate(len(compiled), len(records)),
-        "compiles_first_try": _rate(first, len(records)),
-        "task_ok": _rate(sum(1 for r in records if r.get("task_ok")), len(records)),
+        "compiles": rate(len(compiled), len(records)),
+        "compiles_first_try": rate(first, len(records)),
+        "task_ok": rate(sum(1 for r in records if r.get("task_ok")), len(records)),
         "no_code": sum(1 for r in records if r.get("compile_ok") is None),
         "compile_attempts": sum(attempts.values()),
         "attempts": dict(sorted(attempts.items())),
         "syntax_error_attempts": attempts.get("syntax", 0),
-        "samples_with_syntax_error": _rate(with_syntax, len(records)),
+        "samples_with_syntax_error": rate(with_syntax, len(records)),
         "truncations": truncated,
         "lm_calls": calls,
         "output_tokens_per_call": round(tokens / calls, 1) if calls else None,

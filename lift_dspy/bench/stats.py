@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lift_dspy.bench.codeforms import wilson
+from lift_dspy.bench.codeforms import rate, wilson
 
 __all__ = [
     "bootstrap_per_valid_ratio",
@@ -38,17 +38,6 @@ __all__ = [
     "rate_difference",
     "wilson",
 ]
-
-
-def rate(k: int, n: int) -> dict[str, Any]:
-    """``k`` of ``n`` as ``{"k", "n", "rate", "ci95"}`` (Wilson 95%; rate and interval None if n=0)."""
-    interval = wilson(k, n)
-    return {
-        "k": k,
-        "n": n,
-        "rate": round(k / n, 4) if n else None,
-        "ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
-    }
 
 
 def rate_difference(k1: int, n1: int, k2: int, n2: int) -> dict[str, Any]:
