@@ -414,30 +414,19 @@ def _launch(
 
 def _wait_ready(managed: ManagedServer, timeout: float) -> None:
     server = managed.server
-    deadline = time.monotonic() + timeout
-    # trust_env=False: a proxy configured in the environment must not intercept 127.0.0.1.
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while True:
-            code = managed.returncode
-            if code is not None:
-                raise ServerStartError(
-                    f"vLLM exited with code {code} during start-up. Log {server.log_path} ends with:\n"
-                    f"{managed.log_tail()}",
-                    log_path=str(server.log_path),
-                )
-            try:
-                resp = client.get(f"{server.api_base}/models")
-                if resp.status_code == 200 and server.model in _model_ids(resp):
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    f"vLLM did not answer at {server.api_base}/models within {timeout:.0f} s. "
-                    f"Log {server.log_path} ends with:\n{managed.log_tail()}",
-                    log_path=str(server.log_path),
-                )
-            time.sleep(0.5)
+
+    def serves_model(client: httpx.Client) -> bool:
+        resp = client.get(f"{server.api_base}/models")
+        return resp.status_code == 200 and server.model in _model_ids(resp)
+
+    managed.wait_ready(
+        serves_model,
+        name="vLLM",
+        waiting_for=f"answer at {server.api_base}/models",
+        timeout=timeout,
+        poll=0.5,
+        request_timeout=2.0,
+    )
 
 
 def _model_ids(resp: httpx.Response) -> set[str]:

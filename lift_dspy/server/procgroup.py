@@ -14,8 +14,13 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, ClassVar
+
+import httpx
+
+from lift_dspy.errors import ServerStartError
 
 __all__ = ["ManagedChild", "free_port", "group_alive", "port_free", "tail", "terminate_group"]
 
@@ -140,6 +145,43 @@ class ManagedChild:
     def log_tail(self, chars: int = 4000) -> str:
         """Return the end of the log."""
         return tail(self._log_path, chars)
+
+    def wait_ready(
+        self,
+        is_ready: Callable[[httpx.Client], bool],
+        *,
+        name: str,
+        waiting_for: str,
+        timeout: float,
+        poll: float,
+        request_timeout: float,
+    ) -> None:
+        """Poll ``is_ready`` until it is true; typed errors with the log tail if the process exits or
+        ``timeout`` passes (``{name} did not {waiting_for} within ...``). Transport errors and
+        unreadable answers mean "not yet"."""
+        deadline = time.monotonic() + timeout
+        # trust_env=False: a proxy configured in the environment must not intercept 127.0.0.1.
+        with httpx.Client(timeout=request_timeout, trust_env=False) as client:
+            while True:
+                code = self.returncode
+                if code is not None:
+                    raise ServerStartError(
+                        f"{name} exited with code {code} during start-up. Log {self._log_path} ends with:\n"
+                        f"{self.log_tail()}",
+                        log_path=str(self._log_path),
+                    )
+                try:
+                    if is_ready(client):
+                        return
+                except (httpx.TransportError, ValueError, AttributeError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise ServerStartError(
+                        f"{name} did not {waiting_for} within {timeout:.0f} s. "
+                        f"Log {self._log_path} ends with:\n{self.log_tail()}",
+                        log_path=str(self._log_path),
+                    )
+                time.sleep(poll)
 
     def _cleanup(self) -> None:
         """Called once, under the lock, after the group is gone."""

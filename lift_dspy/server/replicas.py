@@ -25,7 +25,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,31 +371,21 @@ def start_replicas(
 
 def _wait_router(managed: ManagedRouter, model: str, workers: int, timeout: float) -> None:
     router = managed.router
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=3.0, trust_env=False) as client:
-        while True:
-            code = managed.returncode
-            if code is not None:
-                raise ServerStartError(
-                    f"vllm-router exited with code {code} during start-up. Log {router.log_path} ends "
-                    f"with:\n{managed.log_tail()}",
-                    log_path=str(router.log_path),
-                )
-            try:
-                ready = client.get(f"{router.url}/readiness")
-                models = client.get(f"{router.api_base}/models")
-                healthy = ready.status_code == 200 and ready.json().get("healthy_workers", 0) >= workers
-                if healthy and models.status_code == 200 and _serves(models, model):
-                    return
-            except (httpx.TransportError, ValueError, AttributeError):
-                pass
-            if time.monotonic() > deadline:
-                raise ServerStartError(
-                    f"vllm-router did not become ready at {router.api_base} within {timeout:.0f} s. "
-                    f"Log {router.log_path} ends with:\n{managed.log_tail()}",
-                    log_path=str(router.log_path),
-                )
-            time.sleep(0.3)
+
+    def routes_to_every_worker(client: httpx.Client) -> bool:
+        ready = client.get(f"{router.url}/readiness")
+        models = client.get(f"{router.api_base}/models")
+        healthy = ready.status_code == 200 and ready.json().get("healthy_workers", 0) >= workers
+        return healthy and models.status_code == 200 and _serves(models, model)
+
+    managed.wait_ready(
+        routes_to_every_worker,
+        name="vllm-router",
+        waiting_for=f"become ready at {router.api_base}",
+        timeout=timeout,
+        poll=0.3,
+        request_timeout=3.0,
+    )
 
 
 def _serves(resp: httpx.Response, model: str) -> bool:
