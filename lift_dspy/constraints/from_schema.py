@@ -31,6 +31,7 @@ fails mid-answer) are errors in both modes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -43,7 +44,7 @@ import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -156,7 +157,8 @@ def model_from_schema(
         ) from exc
     with _BUILD_LOCK:
         try:
-            return _build_model(key, name, lenient)
+            with _recursion_as_error():
+                return _build_model(key, name, lenient)
         except (LiftDSPyError, ImportError):
             raise
         except RecursionError as exc:
@@ -311,10 +313,26 @@ class _SchemaBound(BaseModel):
         if validator is None:
             return []
         try:
-            found = sorted(validator.iter_errors(_jsonable(data)), key=lambda error: list(error.path))
+            with _recursion_as_error():
+                found = sorted(validator.iter_errors(_jsonable(data)), key=lambda error: list(error.path))
         except Exception as exc:  # a ref jsonschema cannot follow: the value is not checked
             return [(None, f"jsonschema cannot check this value ({type(exc).__name__}: {str(exc)[:200]})")]
         return [(_data_path(error.absolute_path), error.message) for error in found]
+
+
+@contextlib.contextmanager
+def _recursion_as_error() -> Iterator[None]:
+    """Give back as ``RecursionError`` the recursion limit hit inside a Rust extension.
+
+    jsonschema resolves refs through ``rpds`` (Rust, pyo3); when the limit is reached inside its
+    ``__eq__``, pyo3 raises ``PanicException``, a ``BaseException`` that ``except Exception`` misses.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        if type(exc).__name__ == "PanicException" and "RecursionError" in str(exc):
+            raise RecursionError(f"recursion limit reached inside a Rust extension: {exc}") from exc
+        raise
 
 
 def _jsonable(value: Any) -> Any:
@@ -429,7 +447,8 @@ def _schema_validator(schema: dict[str, Any]) -> Any:
     probes: tuple[Any, ...] = (None, {}, [], "", 0)
     for probe in probes:
         try:
-            validator.is_valid(probe)
+            with _recursion_as_error():
+                validator.is_valid(probe)
         except RecursionError as exc:
             raise UnsupportedSchemaError(
                 "a $ref cycle never reaches a value (validating it recurses forever). Fix: make "

@@ -612,3 +612,28 @@ def test_regenerate_models_is_deterministic_and_detects_drift(
     regenerate_models(schemas, models)
     assert sorted(path.name for path in models.iterdir()) == ["glaive_create_todo.py"]
     assert (models / "glaive_create_todo.py").read_text(encoding="utf-8") == first["glaive_create_todo.py"]
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's ``pyo3_runtime.PanicException`` (a ``BaseException``)."""
+
+
+def test_recursion_panic_inside_jsonschema_becomes_a_typed_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rpds (Rust, under jsonschema) panics when the recursion limit hits inside it: the model's
+    validation still answers with a validation error, never the panic."""
+    model = model_from_schema({"type": "object", "properties": {"a": {"type": "integer"}}}, "PanicCase")
+    validator = model.__lift_validator__  # type: ignore[attr-defined]
+
+    def panics(_self: Any, _data: Any) -> Any:
+        raise PanicException("__eq__ failed!: PyErr { value: <unprintable RecursionError object> }")
+
+    monkeypatch.setattr(type(validator), "iter_errors", panics)
+    with pytest.raises(pydantic.ValidationError, match="RecursionError"):
+        model.model_validate({"a": 1})
+
+    def other_panic(_self: Any, _data: Any) -> Any:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(type(validator), "iter_errors", other_panic)
+    with pytest.raises(PanicException):  # a panic that is not the recursion limit is not hidden
+        model.model_validate({"a": 1})

@@ -37,7 +37,7 @@ from schema_strategy import json_schemas, object_schemas
 from test_from_schema import _grammar_accepts
 
 from lift_dspy.constraints import compile_constraint
-from lift_dspy.constraints.from_schema import model_from_schema
+from lift_dspy.constraints.from_schema import _recursion_as_error, model_from_schema
 from lift_dspy.constraints.schema import _each_subschema, _tighten_format, format_schema
 from lift_dspy.errors import LiftDSPyError, UnsupportedSchemaError
 
@@ -87,10 +87,12 @@ def _checkable(schema: Any) -> bool:
     if isinstance(schema, bool):
         return True
     try:
-        validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        validator_class.check_schema(schema)
-        validator_class(schema).is_valid(None)
-    except Exception:  # SchemaError, RecursionError, referencing errors
+        with _recursion_as_error():
+            default = jsonschema.Draft202012Validator
+            validator_class = jsonschema.validators.validator_for(schema, default=default)
+            validator_class.check_schema(schema)
+            validator_class(schema).is_valid(None)
+    except Exception:  # SchemaError, RecursionError (also rpds's panic on it), referencing errors
         return False
     return True
 
