@@ -28,9 +28,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
-import llguidance
-
 from lift_dspy.constraints.fields import Regex, field_grammar, is_code_type, regex_problem
+from lift_dspy.constraints.guidance import regex_to_lark
 from lift_dspy.constraints.model import field_annotation
 from lift_dspy.constraints.schema import (
     DEFAULT_OPTIONS,
@@ -131,7 +130,7 @@ def _text_terminal(info: Any, max_text_chars: int | None) -> str | None:
         head = "" if pattern.startswith("^") else "(?s:.*)"
         tail = "" if pattern.endswith("$") and not pattern.endswith("\\$") else "(?s:.*)"
         inner = pattern.removeprefix("^").removesuffix("$") if tail == "" else pattern.removeprefix("^")
-        parts.append(f"/{head}(?:{llguidance.regex_to_lark(inner, 'dw')}){tail}/")
+        parts.append(f"/{head}(?:{regex_to_lark(inner, 'dw')}){tail}/")
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low is not None or high is not None:
         parts.append(f"/(?s:.){{{low or 0},{'' if high is None else high}}}/")
@@ -230,7 +229,7 @@ def dspy_scalar_forms(schema: dict[str, Any]) -> list[str]:
             if variant.get("format") == "uuid":
                 forms.append(f"/{_UUID}/")
             elif isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$"):
-                forms.append(f"/{llguidance.regex_to_lark(pattern[1:-1], 'dw')}/")
+                forms.append(f"/{regex_to_lark(pattern[1:-1], 'dw')}/")
     return list(dict.fromkeys(forms))
 
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-import llguidance
 
 from lift_dspy.backends import PROBE_COLORS, PROBE_LARK, PROBE_PROMPT, PROBE_SCHEMA, probe_accepts
+from lift_dspy.constraints.guidance import GrammarMatcher, grammar_from_json_schema
 
 __all__ = ["MIN_VLLM_VERSION", "PROBE_LARK", "PROBE_SCHEMA", "Check", "DoctorReport", "doctor"]
 
@@ -302,7 +302,7 @@ def _check_json(client: httpx.Client, base: str, model: str, samples: int, repor
 def _json_problem(text: str, finish_reason: str | None) -> str | None:
     """Return why ``text`` does not satisfy `PROBE_SCHEMA`, or None if it does."""
     if finish_reason == "length":
-        return None if _accepts(_FLEXIBLE_JSON, text, complete=False) else "cut off, not a valid prefix"
+        return None if _FLEXIBLE_JSON.accepts(text, complete=False) else "cut off, not a valid prefix"
     try:
         value = json.loads(text)
     except ValueError:
@@ -356,27 +356,9 @@ def _lark_accepts(text: str) -> bool:
 
 
 # The probe schema with any whitespace allowed: what a backend that ignores x-guidance enforces.
-_FLEXIBLE_JSON = llguidance.LLMatcher.grammar_from_json_schema(
-    {**PROBE_SCHEMA, "x-guidance": {"whitespace_flexible": True}}
+_FLEXIBLE_JSON = GrammarMatcher(
+    grammar_from_json_schema({**PROBE_SCHEMA, "x-guidance": {"whitespace_flexible": True}})
 )
-
-
-def _accepts(grammar: str, text: str, *, complete: bool) -> bool:
-    """True if ``text`` matches ``grammar`` (``complete=False``: is a valid prefix of a match)."""
-    tokenizer = _byte_tokenizer()
-    matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
-    if not matcher.consume_tokens(tokenizer.tokenize_str(text)):
-        return False
-    return matcher.is_accepting() if complete else not matcher.is_error()
-
-
-_tokenizer_cache: list[llguidance.LLTokenizer] = []
-
-
-def _byte_tokenizer() -> llguidance.LLTokenizer:
-    if not _tokenizer_cache:
-        _tokenizer_cache.append(llguidance.LLTokenizer("byte"))
-    return _tokenizer_cache[0]
 
 
 def _short(text: str, limit: int = 200) -> str:
