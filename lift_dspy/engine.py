@@ -52,6 +52,7 @@ from lift_dspy.errors import (
 )
 from lift_dspy.request import build_payload, response_logprobs
 from lift_dspy.stats import Stats
+from lift_dspy.trim import trim_messages
 from lift_dspy.streaming import SSEAccumulator, stream_payload
 
 __all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine"]
@@ -71,7 +72,7 @@ class EngineConfig:
             use lift-dspy's embedded local server (started on first use).
         api_key: Bearer token, if the server wants one. Never logged, dumped or saved.
         timeout: Seconds to wait for a response (connect is bounded separately to 10 s).
-        options: How constraints are built (``lenient``, ``max_text_chars``).
+        options: How constraints are built (``lenient``, ``max_text_chars``, ``derive_bounds``).
         constrain: False sends no constraint at all (a baseline; answers are not validated).
         backend: The server's structured-output backend (see :mod:`lift_dspy.backends`).
             ``guidance`` takes every constraint and is checked byte for byte; ``xgrammar`` (vLLM's
@@ -80,6 +81,8 @@ class EngineConfig:
             by value; ``auto`` asks the server on first use.
         on_unconstrained: A module call that cannot be constrained: ``raise`` (default, before
             anything is sent), ``warn`` or ``allow`` (sent unconstrained). See GuidanceLM.
+        trim_prompt: Send the system message without DSPy's JSON Schema notes on output fields
+            (the grammar forces that structure; :mod:`lift_dspy.trim`).
     """
 
     api_base: str | None = None
@@ -89,6 +92,7 @@ class EngineConfig:
     constrain: bool = True
     backend: BackendChoice = "guidance"
     on_unconstrained: OnUnconstrained = "raise"
+    trim_prompt: bool = False
 
     def public_state(self) -> dict[str, Any]:
         """The settings that can be saved (everything but the key)."""
@@ -97,9 +101,11 @@ class EngineConfig:
             "timeout": self.timeout,
             "lenient": self.options.lenient,
             "max_text_chars": self.options.max_text_chars,
+            "derive_bounds": self.options.derive_bounds,
             "constrain": self.constrain,
             "backend": self.backend,
             "on_unconstrained": self.on_unconstrained,
+            "trim_prompt": self.trim_prompt,
         }
 
 
@@ -197,7 +203,9 @@ class _EngineCore:
         state = dict(state)
         state.pop("served_model", None)  # in states saved before it was removed (it was never set)
         options = Options(
-            lenient=state.pop("lenient", False), max_text_chars=state.pop("max_text_chars", None)
+            lenient=state.pop("lenient", False),
+            max_text_chars=state.pop("max_text_chars", None),
+            derive_bounds=state.pop("derive_bounds", True),
         )
         return cls(EngineConfig(**state, options=options, api_key=os.environ.get("LIFT_DSPY_API_KEY")))
 
@@ -264,7 +272,9 @@ class _EngineCore:
         """Resolve the constraint and build the payload for one request."""
         mark_engine_ran()
         constraint = (
-            active_constraint(request, self.config.options, self.config.on_unconstrained)
+            active_constraint(
+                request, self.config.options.for_call(request.config.max_tokens), self.config.on_unconstrained
+            )
             if self.config.constrain
             else None
         )
@@ -284,6 +294,8 @@ class _EngineCore:
             payload = build_payload(
                 request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
             )
+        if constraint is not None and self.config.trim_prompt:
+            payload["messages"] = trim_messages(payload["messages"], constraint.model.model_fields)
         logger.debug(
             "POST %s/chat/completions model=%s backend=%s constraint=%s",
             base,

@@ -69,6 +69,14 @@ class GuidanceLM(dspy.LM):
             ``not``, ...) instead of raising :class:`~lift_dspy.UnsupportedSchemaError`.
         max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
             without ``maxLength``) to this many characters, so generation always terminates.
+        derive_bounds: Give every list without ``maxItems`` and map without ``maxProperties`` a
+            bound derived from the call's ``max_tokens`` (``max(minItems, 1, max_tokens // (2 * n * t))``
+            for ``n`` unbounded collections whose shortest item costs ``t`` tokens; see
+            :mod:`lift_dspy.constraints.bounds`), so a looping model closes the list in time.
+            Bounds the user set are kept. ``False`` turns it off.
+        trim_prompt: Send the system message without DSPy's JSON Schema notes on output fields
+            (the grammar forces that structure; fewer prompt tokens). Off by default: the model
+            then no longer sees the schema's titles and nested field descriptions.
         constrain: ``False`` sends exactly what stock DSPy sends (no constraint, no structured-output
             capability claimed, so no ``response_format``) and skips validation: a baseline for
             benchmarks.
@@ -109,6 +117,8 @@ class GuidanceLM(dspy.LM):
         timeout: float = 600.0,
         lenient: bool = False,
         max_text_chars: int | None = None,
+        derive_bounds: bool = True,
+        trim_prompt: bool = False,
         constrain: bool = True,
         backend: BackendChoice = "guidance",
         fallback: BaseLM | None = None,
@@ -146,10 +156,11 @@ class GuidanceLM(dspy.LM):
             api_base=api_base,
             api_key=api_key or os.environ.get(_ENV_KEY) or None,
             timeout=timeout,
-            options=Options(lenient=lenient, max_text_chars=max_text_chars),
+            options=Options(lenient=lenient, max_text_chars=max_text_chars, derive_bounds=derive_bounds),
             constrain=constrain,
             backend=backend,
             on_unconstrained=on_unconstrained,
+            trim_prompt=trim_prompt,
         )
         stats = Stats()
         if fallback is not None and not isinstance(fallback, BaseLM):
@@ -247,7 +258,7 @@ class GuidanceLM(dspy.LM):
         constraint = resolve_constraint(
             system if isinstance(system, str) else "",
             merged.get("response_format") is not None,
-            self.config.options,
+            self.config.options.for_call(merged.get("max_tokens")),
             self.config.on_unconstrained,
             tools_from_kwargs(merged),
         )
@@ -262,7 +273,7 @@ class GuidanceLM(dspy.LM):
             **kwargs,
             "metadata": {
                 **(metadata if isinstance(metadata, dict) else {}),
-                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}",
+                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}" + (":trimmed" if self.config.trim_prompt else ""),
             },
         }
         return kwargs, _scope(constraint, chosen)
@@ -316,6 +327,8 @@ class GuidanceLM(dspy.LM):
             timeout=public["timeout"],
             lenient=public["lenient"],
             max_text_chars=public["max_text_chars"],
+            derive_bounds=public["derive_bounds"],
+            trim_prompt=public["trim_prompt"],
             constrain=public["constrain"],
             backend=public["backend"],
             on_unconstrained=public["on_unconstrained"],
