@@ -168,6 +168,7 @@ class GrammarMatcher:
 # ---------------------------------------------------------------------------------------------
 # The one error mapper: llguidance's messages about a JSON Schema -> UnsupportedSchemaError.
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _FIXES = {
     "uniqueItems": "use list[...] instead of set[...], or drop uniqueItems (uniqueness is then checked "
     "by validation only)",
@@ -189,6 +190,10 @@ _FIXES = {
     "patternProperties": "make the property-name regexes disjoint",
     "minProperties": "list every property as required, or drop the bound",
     "maxProperties": "list every property as required, or drop the bound",
+    **dict.fromkeys(
+        _BOUNDS,
+        "keep integer bounds within +-2**62 (llguidance writes an integer range as a regex), or drop it",
+    ),
     "required": "a required property the schema forbids (its schema is false, or the object is closed "
     "without it): declare it in properties or drop it from required",
     "enum": "an enum this large exceeds llguidance's JSON Schema limits; run the signature in DSPy's "
@@ -200,7 +205,6 @@ _FIXES = {
 # What lenient=True cannot relax: it lets llguidance skip keywords; it makes nothing smaller.
 _NOT_RELAXED = frozenset({"size", "enum"})
 _LARGE_ENUM = 1000
-_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
 _UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
@@ -231,6 +235,9 @@ def schema_error(
         the message is one lift-dspy does not know), with a fix.
     """
     keyword, predicate = _classify(schema, error)
+    fix = _FIXES.get(keyword or "", "simplify the schema")
+    if keyword not in _FIXES and _WRONG_TYPE.search(error):
+        fix = f"give {keyword} a value of the type JSON Schema defines for it"
     hint = match.group(1) if (match := _WHILE.search(error)) else None
     located = locate(schema, predicate, hint)
     if keyword == "minProperties" and located and "minProperties" not in located[1]:
@@ -241,10 +248,10 @@ def schema_error(
         keyword = "patternProperties"
     elif keyword == "size" and located:
         keyword = "enum"
+        fix = _FIXES[keyword]
     path = located[0] if located else None
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
     first_line = " ".join(lines[:3]) if lines and lines[0].startswith("regex") else (lines or [error])[0]
-    fix = _FIXES.get(keyword or "", "simplify the schema")
     relax = (
         ""
         if lenient or keyword in _NOT_RELAXED
