@@ -52,8 +52,8 @@ from lift_dspy.errors import (
 )
 from lift_dspy.request import build_payload, response_logprobs
 from lift_dspy.stats import Stats
-from lift_dspy.trim import trim_messages
 from lift_dspy.streaming import SSEAccumulator, stream_payload
+from lift_dspy.trim import trim_messages
 
 __all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine"]
 

@@ -273,7 +273,8 @@ class GuidanceLM(dspy.LM):
             **kwargs,
             "metadata": {
                 **(metadata if isinstance(metadata, dict) else {}),
-                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}" + (":trimmed" if self.config.trim_prompt else ""),
+                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}"
+                + (":trimmed" if self.config.trim_prompt else ""),
             },
         }
         return kwargs, _scope(constraint, chosen)

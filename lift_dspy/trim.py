@@ -21,7 +21,9 @@ __all__ = ["trim_messages", "trim_system"]
 # DSPy's note (dspy.adapters.utils.translate_field_type) after a field's ``{name}`` placeholder, up to
 # the end of the line; in the JSON layout the note sits inside a JSON string value, whose closing
 # quote (and comma) stay.
-_SCHEMA_NOTE = re.compile(r"\{(\w+)\}( *# note: the value you produce must adhere to the JSON schema: .*?)(?=\",?$|$)", re.M)
+_SCHEMA_NOTE = re.compile(
+    r"\{(\w+)\}( *# note: the value you produce must adhere to the JSON schema: .*?)(?=\",?$|$)", re.M
+)
 
 
 def trim_system(text: str, outputs: Collection[str]) -> str:

@@ -144,7 +144,10 @@ def shortest_json_chars(node: Any, root: dict[str, Any], depth: int = 0) -> int:
         required = node.get("required")
         properties = node.get("properties") or {}
         keys = [key for key in required if isinstance(key, str)] if isinstance(required, list) else []
-        body = sum(len(json.dumps(key)) + 2 + shortest_json_chars(properties.get(key), root, depth + 1) for key in keys)
+        body = sum(
+            len(json.dumps(key)) + 2 + shortest_json_chars(properties.get(key), root, depth + 1)
+            for key in keys
+        )
         return 2 + body + 2 * max(0, len(keys) - 1)
     return 1  # integer, number, or any value
 
@@ -155,5 +158,7 @@ def _shortest_array(node: dict[str, Any], root: dict[str, Any], depth: int) -> i
     prefix = node.get("prefixItems")
     prefix = prefix if isinstance(prefix, list) else []
     items = node.get("items")
-    costs = [shortest_json_chars(prefix[i] if i < len(prefix) else items, root, depth + 1) for i in range(count)]
+    costs = [
+        shortest_json_chars(prefix[i] if i < len(prefix) else items, root, depth + 1) for i in range(count)
+    ]
     return 2 + sum(costs) + 2 * max(0, count - 1)

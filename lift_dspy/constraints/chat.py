@@ -48,9 +48,9 @@ __all__ = [
     "FieldRule",
     "chat_grammar",
     "dspy_scalar_forms",
+    "field_marker",
     "field_rule",
     "field_value",
-    "header",
 ]
 
 FieldKind = Literal["text", "choice", "json"]
@@ -90,8 +90,8 @@ class FieldRule:
     lark: str | None = None
 
 
-def header(name: str) -> str:
-    """The chat-format header line of a field."""
+def field_marker(name: str) -> str:
+    """The chat-format marker line of a field, ``[[ ## name ## ]]`` (DSPy calls it a header)."""
     return f"[[ ## {name} ## ]]"
 
 
@@ -240,16 +240,17 @@ def chat_grammar(rules: list[FieldRule], tools: ToolSpec | None = None) -> str:
     ``next_tool_args`` must follow.
     """
     lines: list[str] = []
-    pieces: list[str] = [_lark_string(header(rules[0].name) + "\n")]
+    pieces: list[str] = [_lark_string(field_marker(rules[0].name) + "\n")]
     index = 0
     while index < len(rules):
         rule = rules[index]
         paired = tools is not None and tools.dispatches(rules, index)
         after = index + 2 if paired else index + 1
-        delimiter = "\n\n" + (header(rules[after].name) + "\n" if after < len(rules) else header("completed"))
+        marker = field_marker(rules[after].name) + "\n" if after < len(rules) else field_marker("completed")
+        delimiter = "\n\n" + marker
         rule_name = f"v{index}"
         if paired and tools is not None:
-            args_header = _lark_string("\n\n" + header(rules[index + 1].name) + "\n")
+            args_header = _lark_string("\n\n" + field_marker(rules[index + 1].name) + "\n")
             branches = [
                 f"{_lark_string(tool)} {args_header} %json {json.dumps(one_line_strings(schema))}"
                 for tool, schema in tools.tools

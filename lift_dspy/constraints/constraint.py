@@ -21,16 +21,16 @@ from pydantic import BaseModel
 from lift_dspy.constraints.chat import (
     FieldRule,
     chat_grammar,
+    field_marker,
     field_rule,
     field_value,
-    header,
 )
 from lift_dspy.constraints.check import GrammarMatcher, compile_grammar, grammar_from_lark
 from lift_dspy.constraints.fields import refuse_in_json
 from lift_dspy.constraints.model import output_fields, output_model
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, check_json_schema, finalize_schema
 from lift_dspy.constraints.tools import ARGS_FIELD, NAME_FIELD, ToolSpec, tool_spec
-from lift_dspy.constraints.xml import parse_xml, render_xml, xml_grammar, xml_rule
+from lift_dspy.constraints.xml import parse_xml, xml_grammar, xml_rule
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
 __all__ = ["Constraint", "OutputFormat", "compile_constraint", "constraint_for", "format_for_adapter"]
@@ -115,30 +115,6 @@ class Constraint:
             )
         return validated.model_dump(by_alias=True)
 
-    def render(self, values: dict[str, Any]) -> str:
-        """The canonical text of an answer: what the grammar accepts and DSPy's adapter parses.
-
-        Args:
-            values: Output values by field name (Python objects, e.g. a model instance, a date).
-        """
-        dumped = self.model.model_validate(values).model_dump(mode="json", by_alias=True)
-        if self.format == "json":
-            return json.dumps(dumped, ensure_ascii=False)
-        if self.format == "xml":
-            return render_xml(self.rules, dumped, values)
-        sections = []
-        for rule in self.rules:
-            value = dumped[rule.name]
-            if rule.kind == "text":
-                text = str(value)
-            elif rule.kind == "choice":
-                raw = values[rule.name]
-                text = next(option for option, member in rule.choices if member == raw or option == value)
-            else:
-                text = json.dumps(value, ensure_ascii=False)
-            sections.append(f"{header(rule.name)}\n{text}")
-        return "\n\n".join([*sections, header("completed")])
-
     def _field_at(self, text: str, offset: int) -> str | None:
         """The chat-format field whose section holds byte ``offset`` (None for JSON)."""
         if self.format != "chat":
@@ -172,12 +148,13 @@ class Constraint:
         for rule in self.rules:
             if rule.name not in sections:
                 raise ConstraintViolationError(
-                    f"missing {header(rule.name)}", raw_text=text, field=rule.name, model=model_name
+                    f"missing {field_marker(rule.name)}", raw_text=text, field=rule.name, model=model_name
                 )
             raw = "\n".join(sections[rule.name]).strip()
             values[rule.name] = field_value(rule, raw, text, model_name)
         if "completed" not in sections:
-            raise ConstraintViolationError(f"missing {header('completed')}", raw_text=text, model=model_name)
+            missing = f"missing {field_marker('completed')}"
+            raise ConstraintViolationError(missing, raw_text=text, model=model_name)
         return values
 
 

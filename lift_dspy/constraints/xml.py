@@ -31,7 +31,7 @@ from lift_dspy.constraints.chat import FieldRule, dspy_scalar_forms, field_rule,
 from lift_dspy.constraints.schema import DEFAULT_OPTIONS, Options, _each_subschema, check_json_schema
 from lift_dspy.errors import ConstraintViolationError, UnsupportedSchemaError
 
-__all__ = ["XML_TEXT_REGEX", "parse_xml", "render_xml", "xml_grammar", "xml_rule"]
+__all__ = ["XML_TEXT_REGEX", "parse_xml", "xml_grammar", "xml_rule"]
 
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f"
 _ENTITY = r"&(?:amp|lt|gt|quot|apos);"
@@ -158,21 +158,3 @@ def parse_xml(rules: tuple[FieldRule, ...], text: str, model_name: str | None) -
         raw = (found.text or "").strip()
         values[rule.name] = field_value(rule, raw, text, model_name, python_scalars=True)
     return values
-
-
-def render_xml(rules: tuple[FieldRule, ...], dumped: dict[str, Any], values: dict[str, Any]) -> str:
-    """The canonical XML-layout text of an answer (``dumped``: the output model's JSON dump)."""
-    sections = []
-    for rule in rules:
-        value = dumped[rule.name]
-        if rule.kind == "text":
-            body = escape(str(value)) + "\n"
-            sections.append(f"<{rule.name}>\n{body}</{rule.name}>")
-            continue
-        if rule.kind == "choice":
-            raw = values[rule.name]
-            body = escape(next(option for option, member in rule.choices if member == raw or option == value))
-        else:
-            body = json.dumps(value, ensure_ascii=False)
-        sections.append(f"<{rule.name}>\n{body}\n</{rule.name}>")
-    return "\n\n".join(sections)

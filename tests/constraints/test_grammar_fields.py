@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import dspy
 import pydantic
 import pytest
+from answers import render_answer
 from fakes import FakeVLLM
 
 import lift_dspy
@@ -177,7 +178,7 @@ def test_rendered_answers_are_sentences_and_dspy_parses_the_code_back() -> None:
     constraint = compile_constraint(signature, "chat")
     code_type = signature.output_fields["code"].annotation  # dspy.Code["go"] makes a new class per call
     values = {"version": "2.0.0", "total": "4+5", "code": code_type(code=GO_SOURCE), "summary": "s"}
-    text = constraint.render(values)
+    text = render_answer(constraint, values)
     assert text == _answer(version="2.0.0", total="4+5", summary="s")
     assert constraint.matcher.mismatch(text) is None
     parsed = dspy.ChatAdapter().parse(signature, text)

@@ -7,6 +7,7 @@ from typing import Any
 
 import dspy
 import pytest
+from answers import render_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schema_strategy import from_schema, text
@@ -53,7 +54,7 @@ def test_rendered_instances_are_accepted_and_round_trip(name: str, fmt: str) -> 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_instances(signature, fmt))
     def check(values: dict[str, Any]) -> None:
-        rendered = constraint.render(values)
+        rendered = render_answer(constraint, values)
         assert constraint.matcher.mismatch(rendered) is None, rendered
         validated = constraint.validate(rendered)
         _same(validated, values, signature)

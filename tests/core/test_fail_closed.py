@@ -18,6 +18,7 @@ import dspy
 import httpx
 import pydantic
 import pytest
+from answers import render_answer
 from fakes import FakeVLLM, forget_detected
 
 import lift_dspy
@@ -580,7 +581,7 @@ def test_xml_text_cannot_close_its_element_early() -> None:
     from lift_dspy.constraints import compile_constraint
 
     constraint = compile_constraint(Report, "xml")
-    good = constraint.render({"summary": "x < y & z", "words": [1], "label": "a<b"})
+    good = render_answer(constraint, {"summary": "x < y & z", "words": [1], "label": "a<b"})
     assert constraint.validate(good)["summary"] == "x < y & z"
     injected = good.replace("x &lt; y &amp; z", "x</summary><summary>y")
     with pytest.raises(lift_dspy.ConstraintViolationError):

@@ -15,6 +15,7 @@ from typing import Any
 
 import dspy
 import pytest
+from answers import render_answer
 from fakes import FakeVLLM
 from optimizing import (
     EXAMPLES,
@@ -44,9 +45,9 @@ def _scripted_agent_answer(payload: dict[str, Any]) -> str:
             "columns": ["revenue"],
             "rows": 0,
         }
-        return route.render(values)
+        return render_answer(route, values)
     act = compile_constraint(PickTool, "chat", None, OPTIONS)
-    return act.render({"tool": "plot", "args": {"table": "sales", "n": 1}})
+    return render_answer(act, {"tool": "plot", "args": {"table": "sales", "n": 1}})
 
 
 def test_bootstrap_few_shot_demos_in_the_prompt_are_sentences_of_the_grammar() -> None:
@@ -108,7 +109,7 @@ def _one_demo_call(name: str, values: dict[str, Any], adapter: Any = None) -> tu
     signature = ZOO[name]
     inputs = {field: "x" for field in signature.input_fields}
     fmt = "json" if isinstance(adapter, dspy.JSONAdapter) else "chat"
-    fake = FakeVLLM([compile_constraint(signature, fmt).render(values)])
+    fake = FakeVLLM([render_answer(compile_constraint(signature, fmt), values)])
     dspy.configure(lm=fake.lm(), adapter=adapter)
     predict = dspy.Predict(signature)
     predict.demos = [dspy.Example(**inputs, **values).with_inputs(*inputs)]
@@ -150,7 +151,7 @@ def test_json_adapter_demos_agree_with_the_schema(name: str) -> None:
 )
 def test_partially_labeled_demo_agrees_with_the_grammar() -> None:
     act = compile_constraint(PickTool, "chat")
-    fake = FakeVLLM([act.render({"tool": "plot", "args": {"table": "sales", "n": 1}})])
+    fake = FakeVLLM([render_answer(act, {"tool": "plot", "args": {"table": "sales", "n": 1}})])
     dspy.configure(lm=fake.lm())
     predict = dspy.Predict(PickTool)
     # Labeled with the tool only, as a trainset for the agent's final answer often is.

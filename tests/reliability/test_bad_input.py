@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import dspy
 import pytest
+from answers import render_answer
 from badinput import (
     UNSUPPORTED,
     deep_model,
@@ -155,14 +156,14 @@ def test_unreadable_choices_are_refused_at_definition(choice: str) -> None:
     assert (outcome.field, outcome.keyword) == ("c", "enum")
     assert "JSONAdapter" in str(outcome)
     as_json = compile_constraint(signature, "json")  # the JSON layout carries any string
-    assert as_json.validate(as_json.render({"c": choice})) == {"c": choice}
+    assert as_json.validate(render_answer(as_json, {"c": choice})) == {"c": choice}
 
 
 def test_choice_with_a_control_character_round_trips() -> None:
     """Regression: a raw DEL in a Lark string literal was a lexer error with no field or keyword."""
     signature = dspy.Signature("q -> c").with_updated_fields("c", type_=Literal["x\x7fy", "other"])
     constraint = compile_constraint(signature, "chat")
-    text = constraint.render({"c": "x\x7fy"})
+    text = render_answer(constraint, {"c": "x\x7fy"})
     assert constraint.validate(text) == {"c": "x\x7fy"}
     assert dspy.ChatAdapter().parse(signature, text) == {"c": "x\x7fy"}
 

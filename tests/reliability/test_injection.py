@@ -19,7 +19,7 @@ from figures import record
 
 import lift_dspy
 from lift_dspy.constraints import compile_constraint
-from lift_dspy.constraints.chat import header
+from lift_dspy.constraints.chat import field_marker
 
 StartProxy = Callable[[Policy], FaultProxy]
 
@@ -48,8 +48,8 @@ INJECTIONS = {
 
 def _chat_answer(summary: str) -> str:
     return (
-        f"{header('summary')}\n{summary}\n\n{header('priority')}\nlow\n\n"
-        f"{header('urgent')}\nfalse\n\n{header('completed')}"
+        f"{field_marker('summary')}\n{summary}\n\n{field_marker('priority')}\nlow\n\n"
+        f"{field_marker('urgent')}\nfalse\n\n{field_marker('completed')}"
     )
 
 
