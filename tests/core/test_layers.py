@@ -24,6 +24,7 @@ SOURCES = {
 # Module prefix -> layer (the longest matching prefix wins).
 LAYER_OF: dict[str, str] = {
     "lift_dspy.errors": "errors",
+    "lift_dspy.codegen": "codegen",
     "lift_dspy.schemas": "schemas",
     "lift_dspy.signatures": "signatures",
     "lift_dspy.constraints": "constraints",
@@ -46,9 +47,10 @@ LAYER_OF: dict[str, str] = {
 # Layer -> the layers it may import (besides itself). Bottom first.
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
-    "schemas": {"errors"},
+    "codegen": {"errors"},
+    "schemas": {"codegen", "errors"},
     "signatures": {"schemas", "errors"},
-    "constraints": {"errors"},
+    "constraints": {"codegen", "errors"},
     "call": {"constraints", "errors"},
     "server": {"call", "constraints", "errors"},
     "lm": {"server", "call", "constraints", "errors"},
