@@ -19,6 +19,13 @@ hand-rolled       openai client, response_format json_schema of the Pydantic mod
 lift-ngram        as lift-guidance, on a second guidance server with vLLM's n-gram     guidance+ngram
                   prompt-lookup speculative decoding
 lift-xgrammar     GuidanceLM(backend="xgrammar"), JSONAdapter, max_text_chars         xgrammar
+lift-trimmed      as lift-guidance with trim_prompt=True (no JSON Schema notes on       guidance
+                  output fields in the system message)
+lift-json-trimmed as lift-json with trim_prompt=True                                  guidance
+lift-loose        as lift-guidance on benchmarks/loose_zoo.py (the zoo without the      guidance
+                  user's list/map bounds): bounds derived from max_tokens (default)
+lift-loose-       the same with derive_bounds=False: nothing stops a list before        guidance
+unbounded         max_tokens
 ================  ==================================================================  =================
 
 The servers are started one after another and stay up together; every arm runs task by task,
@@ -62,6 +69,7 @@ from lift_dspy.bench.stats import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from loose_zoo import LOOSE
 from zoo import INPUTS, ZOO
 
 NGRAM = {"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 4, "prompt_lookup_min": 2}
@@ -75,6 +83,10 @@ ARMS = (
     "hand-rolled",
     "lift-ngram",
     "lift-xgrammar",
+    "lift-trimmed",
+    "lift-json-trimmed",
+    "lift-loose",
+    "lift-loose-unbounded",
 )
 SERVER = {arm: "guidance" for arm in ARMS} | {"lift-ngram": "ngram", "lift-xgrammar": "xgrammar"}
 HEADLINE = "lift-guidance"
@@ -123,7 +135,7 @@ def run_call(
     arm: str, name: str, sample: int, api_base: str, model: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One answer of one arm: validity, wall seconds, tokens, the error class."""
-    signature = ZOO[name]
+    signature = LOOSE.get(name, ZOO[name]) if arm.startswith("lift-loose") else ZOO[name]
     temperature = 0.0 if sample == 0 else args.temperature
     common: dict[str, Any] = {
         "temperature": temperature,
@@ -143,10 +155,12 @@ def run_call(
             constrain=arm != "lift-free",
             max_text_chars=None if arm == "lift-free" else args.max_text_chars,
             backend="xgrammar" if arm == "lift-xgrammar" else "guidance",
+            derive_bounds=arm != "lift-loose-unbounded",
+            trim_prompt=arm.endswith("-trimmed"),
             transport=transport,
             **common,
         )
-        if arm in ("lift-json", "lift-xgrammar"):
+        if arm in ("lift-json", "lift-xgrammar", "lift-json-trimmed"):
             adapter = dspy.JSONAdapter()
     elif arm == "dspy-json-schema":
         lm = declared_lm(model, api_base, **common)
