@@ -278,6 +278,8 @@ def constraint_for(
     tools: Any = None,
     lenient: bool = False,
     max_text_chars: int | None = None,
+    max_tokens: int | None = None,
+    derive_bounds: bool = True,
 ) -> dict[str, Any]:
     """Exactly the ``structured_outputs`` payload GuidanceLM sends for ``signature``.
 
@@ -292,6 +294,9 @@ def constraint_for(
             ``not``, ...) instead of raising; validation of the answer still enforces them.
         max_text_chars: Bound every otherwise unbounded text (free ``str`` fields, JSON strings
             without ``maxLength``) to this many characters.
+        max_tokens: The call's ``max_tokens``: lists and maps without a bound get one derived from
+            it, as GuidanceLM does (:mod:`lift_dspy.constraints.bounds`).
+        derive_bounds: ``False``: no derived bounds (``GuidanceLM(derive_bounds=False)``).
 
     Returns:
         A fresh dict, ``{"grammar": lark}`` or ``{"json": schema}``, validated by llguidance.
@@ -313,6 +318,7 @@ def constraint_for(
             "keeps their layout",
             keyword="adapter",
         )
-    options = Options(lenient=lenient, max_text_chars=max_text_chars)
+    options = Options(lenient=lenient, max_text_chars=max_text_chars, derive_bounds=derive_bounds)
+    options = options.for_call(max_tokens)
     spec = tool_spec(tools, options) if tools else None
     return copy.deepcopy(compile_constraint(signature, fmt, spec, options).structured_outputs)
