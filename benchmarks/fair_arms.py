@@ -67,6 +67,7 @@ from lift_dspy.bench.stats import (
     rate,
     rate_difference,
 )
+from lift_dspy.bench.stock import declared_lm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from loose_zoo import LOOSE
@@ -90,7 +91,6 @@ ARMS = (
 )
 SERVER = {arm: "guidance" for arm in ARMS} | {"lift-ngram": "ngram", "lift-xgrammar": "xgrammar"}
 HEADLINE = "lift-guidance"
-_declared: set[str] = set()
 
 
 class TextTransport(UsageTransport):
@@ -106,29 +106,6 @@ class TextTransport(UsageTransport):
         with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
             self.texts.append(json.loads(response.content)["choices"][0]["message"]["content"])
         return response
-
-
-_declare_lock = threading.Lock()
-
-
-def declared_lm(model: str, api_base: str, **kwargs: Any) -> dspy.LM:
-    """A stock dspy.LM whose provider is declared with response-schema support, as DSPy 3.4 documents.
-
-    ``dspy.lm15.register_provider`` with ``supports=ModelSupport(response_schema=True)``: DSPy's
-    JSONAdapter then sends a strict ``json_schema`` response_format built from the signature.
-    """
-    from dspy._vendor.lm15.features import AccessPolicy
-    from dspy.lm15 import ModelSupport, OpenAIChatCompat, ProviderDefinition, register_provider
-
-    provider = "vllm-bench"
-    with _declare_lock:
-        if api_base not in _declared:
-            definition = ProviderDefinition.chat(
-                AccessPolicy(provider=provider, base_url=api_base), compat=OpenAIChatCompat.preset("openai")
-            )
-            register_provider(definition, supports=ModelSupport(response_schema=True), replace=True)
-            _declared.add(api_base)
-    return dspy.LM(f"{provider}/{model}", api_base=api_base, api_key="x", **kwargs)
 
 
 def run_call(

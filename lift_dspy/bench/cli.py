@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "bench",
         help="benchmark lift-dspy against stock DSPy and hand-rolled clients",
-        description="Run the IR-to-code and agent task suites through six client configurations on "
+        description="Run the IR-to-code and agent task suites through eight client configurations on "
         "the same model (starting and stopping the vLLM servers they need), plus a throughput test "
         "under concurrency; write a journal, report.md and plots.",
         epilog=_EPILOG,

@@ -1,19 +1,31 @@
-"""The six benchmark configurations and a per-sample session that runs a task through one of them.
+"""The eight benchmark configurations and a per-sample session that runs a task through one of them.
 
-===================  =============================================================  ==============
-configuration        client                                                         server backend
-===================  =============================================================  ==============
-``lift-guidance``    ``GuidanceLM`` + DSPy's default ``ChatAdapter``                ``guidance``
-``lift-json-parts``  the same, code tasks only, IRToCode's ``json-parts`` form      ``guidance``
-``lift-xgrammar``    ``GuidanceLM(backend="xgrammar")`` + ``dspy.JSONAdapter()``    ``xgrammar``
-``dspy-chat``        stock ``dspy.LM("openai/<model>")`` + ``ChatAdapter``          ``guidance``
-``dspy-json``        stock ``dspy.LM("openai/<model>")`` + ``dspy.JSONAdapter()``   ``guidance``
-``hand-rolled``      raw OpenAI client, ``json_schema`` from the Pydantic model     ``guidance``
-===================  =============================================================  ==============
+====================  =============================================================  ==============
+configuration         client                                                         server backend
+====================  =============================================================  ==============
+``lift-guidance``     ``GuidanceLM`` + DSPy's default ``ChatAdapter``                ``guidance``
+``lift-json-parts``   the same, code tasks only, IRToCode's ``json-parts`` form      ``guidance``
+``lift-free``         ``GuidanceLM(constrain=False)`` + ``ChatAdapter``: sends       any
+                      exactly what stock DSPy sends (no schema, no capability claim)
+``lift-xgrammar``     ``GuidanceLM(backend="xgrammar")`` + ``dspy.JSONAdapter()``    ``xgrammar``
+``dspy-chat``         stock ``dspy.LM("openai/<model>")`` + ``ChatAdapter``          any
+``dspy-json``         stock ``dspy.LM("openai/<model>")`` + ``dspy.JSONAdapter()``   any
+                      (DSPy knows nothing about the model: no ``response_format``)
+``dspy-json-schema``  stock ``dspy.LM`` on a provider declared with response-schema  any
+                      support (:func:`~lift_dspy.bench.stock.declared_lm`) +
+                      ``dspy.JSONAdapter()``: sends a strict ``json_schema``
+``hand-rolled``       raw OpenAI client, ``json_schema`` from the Pydantic model     any
+====================  =============================================================  ==============
+
+With managed servers the configurations marked "any" run on the guidance-backend server,
+interleaved with ``lift-guidance``; with ``--api-base`` they run on whatever server is given.
+The stock and unconstrained configurations are the same as ``benchmarks/fair_arms.py``'s arms
+of the same names (:mod:`lift_dspy.bench.stock` holds what they share).
 
 ``lift-guidance`` runs IRToCode's default code form (``grammar-code``: the function as raw source
 under its language's grammar); ``lift-json-parts`` is the same client with the implementation as
-JSON parts, so the two code forms are compared side by side on the same server.
+JSON parts, so the two code forms are compared side by side on the same server. ``lift-free``
+and the stock configurations write code as JSON parts too (the grammar-code form needs a constraint).
 
 Every configuration gets the same sampling settings (:class:`Settings`), no cache and no retries,
 and a fresh client per sample so that calls, tokens and errors are attributed exactly.
@@ -31,6 +43,7 @@ import dspy
 
 from lift_dspy.bench.calls import CallLog, CallRecorder, UsageTransport
 from lift_dspy.bench.handrolled import HandRolledIRToCode, HandRolledPredict
+from lift_dspy.bench.stock import declared_lm
 from lift_dspy.programs.ir_to_code import CodeForm, IRToCode
 from lift_dspy.programs.tasks import AgentTask, CodeTask
 
@@ -40,6 +53,7 @@ __all__ = [
     "DESCRIPTIONS",
     "HEADLINE",
     "SERVER_BACKEND",
+    "UNCONSTRAINED",
     "ConfigName",
     "Endpoint",
     "ServerBackend",
@@ -50,29 +64,42 @@ __all__ = [
 ]
 
 ConfigName = Literal[
-    "lift-guidance", "lift-json-parts", "lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled"
+    "lift-guidance",
+    "lift-json-parts",
+    "lift-free",
+    "lift-xgrammar",
+    "dspy-chat",
+    "dspy-json",
+    "dspy-json-schema",
+    "hand-rolled",
 ]
 ServerBackend = Literal["guidance", "xgrammar"]
 
 CONFIGS: tuple[ConfigName, ...] = (
     "lift-guidance",
     "lift-json-parts",
+    "lift-free",
     "lift-xgrammar",
     "dspy-chat",
     "dspy-json",
+    "dspy-json-schema",
     "hand-rolled",
 )
 CODE_ONLY: frozenset[str] = frozenset({"lift-json-parts"})
 """Configurations that differ from another only on code tasks (they skip the agent tasks)."""
 HEADLINE: ConfigName = "lift-guidance"
 """The lift-dspy configuration every other one is compared with."""
+UNCONSTRAINED: frozenset[str] = frozenset({"lift-free", "dspy-chat", "dspy-json"})
+"""Configurations that send no constraint at all (the server's backend plays no part)."""
 
 SERVER_BACKEND: dict[ConfigName, ServerBackend] = {
     "lift-guidance": "guidance",
     "lift-json-parts": "guidance",
+    "lift-free": "guidance",
     "lift-xgrammar": "xgrammar",
     "dspy-chat": "guidance",
     "dspy-json": "guidance",
+    "dspy-json-schema": "guidance",
     "hand-rolled": "guidance",
 }
 DESCRIPTIONS: dict[str, str] = {
@@ -80,10 +107,15 @@ DESCRIPTIONS: dict[str, str] = {
     "the language grammar (IRToCode code_form='grammar-code')",
     "lift-json-parts": "as lift-guidance, code as JSON parts (IRToCode code_form='json-parts'); "
     "code tasks only",
+    "lift-free": "GuidanceLM(constrain=False), DSPy ChatAdapter: sends exactly what stock DSPy sends "
+    "(no schema, no capability claim); code as JSON parts",
     "lift-xgrammar": "GuidanceLM(backend='xgrammar'), dspy.JSONAdapter, vLLM xgrammar backend "
     "(disable_any_whitespace; no max_text_chars)",
     "dspy-chat": "stock dspy.LM('openai/<model>'), ChatAdapter (unconstrained), guidance server",
-    "dspy-json": "stock dspy.LM('openai/<model>'), dspy.JSONAdapter, guidance server",
+    "dspy-json": "stock dspy.LM('openai/<model>'), dspy.JSONAdapter (no response_format), guidance server",
+    "dspy-json-schema": "stock dspy.LM on a provider declared with response-schema support "
+    "(dspy.lm15.register_provider, ModelSupport(response_schema=True)), dspy.JSONAdapter: a strict "
+    "json_schema, guidance server",
     "hand-rolled": "openai client, response_format json_schema = Model.model_json_schema(), guidance server",
 }
 
@@ -97,11 +129,14 @@ def code_form_of(config: str) -> CodeForm:
 def configs_for_backend(backend: str) -> tuple[ConfigName, ...]:
     """The configurations that can run on a server with this structured-output backend.
 
-    The unconstrained and hand-rolled clients run anywhere; each lift-dspy configuration needs its
-    own backend. ``backend`` is ``"guidance"``, ``"xgrammar"`` or anything else (no constraint
-    support detected: only the configurations that do not rely on lift-dspy constraints).
+    The unconstrained, stock and hand-rolled clients run anywhere (``lift-free`` among them: it sends
+    no constraint); each constrained lift-dspy configuration needs its own backend. ``backend`` is
+    ``"guidance"``, ``"xgrammar"`` or anything else (no constraint support detected: only the
+    configurations that do not rely on lift-dspy constraints).
     """
-    return tuple(c for c in CONFIGS if not c.startswith("lift-") or SERVER_BACKEND[c] == backend)
+    return tuple(
+        c for c in CONFIGS if not c.startswith("lift-") or c in UNCONSTRAINED or SERVER_BACKEND[c] == backend
+    )
 
 
 @dataclass(frozen=True)
@@ -115,8 +150,9 @@ class Settings:
             greedy and three sampled answers per task.
         max_tokens: Output token limit per LM call.
         max_text_chars: lift-dspy's bound on free text (``GuidanceLM(max_text_chars=...)``), for
-            ``lift-guidance`` only: the other configurations have no such option, and vLLM's
-            xgrammar backend rejects the patterned strings it bounds.
+            ``lift-guidance`` and ``lift-json-parts`` only: the stock configurations and ``lift-free``
+            have no such option (it is a constraint), and vLLM's xgrammar backend rejects the
+            patterned strings it bounds.
         max_repairs: Repair rounds per code task after the first failed compile.
         timeout: Seconds per LM call.
     """
@@ -190,23 +226,28 @@ class Session:
             backend: Literal["guidance", "xgrammar"] = (
                 "xgrammar" if self.config == "lift-xgrammar" else "guidance"
             )
+            free = self.config == "lift-free"
             return lift_dspy.GuidanceLM(
                 e.model,
                 api_base=e.api_base,
                 timeout=s.timeout,
                 # vLLM 0.32's xgrammar backend answers HTTP 400 to a string schema that has both a
                 # pattern and a maxLength, which max_text_chars adds to patterned strings.
-                max_text_chars=None if backend == "xgrammar" else s.max_text_chars,
+                max_text_chars=None if backend == "xgrammar" or free else s.max_text_chars,
                 backend=backend,
+                constrain=not free,
                 transport=UsageTransport(self.log),
                 **common,
             )
-        lm = dspy.LM(f"openai/{e.model}", api_base=e.api_base, api_key="x", **common)
+        if self.config == "dspy-json-schema":
+            lm = declared_lm(e.model, e.api_base, **common)
+        else:
+            lm = dspy.LM(f"openai/{e.model}", api_base=e.api_base, api_key="x", **common)
         self._lms.append(lm)
         return lm
 
     def _adapter(self) -> dspy.Adapter:
-        if self.config in ("lift-xgrammar", "dspy-json"):
+        if self.config in ("lift-xgrammar", "dspy-json", "dspy-json-schema"):
             return dspy.JSONAdapter()
         return dspy.ChatAdapter()
 

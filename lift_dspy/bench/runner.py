@@ -1,11 +1,11 @@
 """One benchmark invocation: plan, start the servers it needs, run what is missing, write the report.
 
-Work is grouped by server: the guidance-backend server runs ``lift-guidance``, ``dspy-chat``,
-``dspy-json`` and ``hand-rolled`` interleaved (task by task, so all four see the same machine
-state) and then the concurrency test; the xgrammar server runs ``lift-xgrammar``. Servers are
-started one after the other, each only if something is missing for it, and always stopped. With
-``api_base`` no server is started: the server's backend is probed (or given) and only the
-configurations that work on it run.
+Work is grouped by server: the guidance-backend server runs ``lift-guidance``, ``lift-json-parts``,
+``lift-free``, ``dspy-chat``, ``dspy-json``, ``dspy-json-schema`` and ``hand-rolled`` interleaved
+(task by task, so all of them see the same machine state) and then the concurrency test; the
+xgrammar server runs ``lift-xgrammar``. Servers are started one after the other, each only if
+something is missing for it, and always stopped. With ``api_base`` no server is started: the
+server's backend is probed (or given) and only the configurations that work on it run.
 """
 
 from __future__ import annotations

@@ -55,21 +55,29 @@ def _options(tmp_path: Path, **kw: Any) -> BenchOptions:
 
 
 def test_configs_for_backend() -> None:
-    assert configs_for_backend("guidance") == (
-        "lift-guidance",
-        "lift-json-parts",
-        "dspy-chat",
-        "dspy-json",
-        "hand-rolled",
-    )
-    assert configs_for_backend("xgrammar") == ("lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled")
-    assert configs_for_backend("none") == ("dspy-chat", "dspy-json", "hand-rolled")
+    stock = ("dspy-chat", "dspy-json", "dspy-json-schema", "hand-rolled")
+    assert configs_for_backend("guidance") == ("lift-guidance", "lift-json-parts", "lift-free", *stock)
+    # lift-free sends no constraint: it runs on any server, like stock DSPy
+    assert configs_for_backend("xgrammar") == ("lift-free", "lift-xgrammar", *stock)
+    assert configs_for_backend("none") == ("lift-free", *stock)
 
 
 def test_managed_servers_run_guidance_then_xgrammar(tmp_path: Path) -> None:
     phases = plan_phases(BenchOptions(out=tmp_path))
     assert [(p.backend, p.configs, p.throughput) for p in phases] == [
-        ("guidance", ("lift-guidance", "lift-json-parts", "dspy-chat", "dspy-json", "hand-rolled"), True),
+        (
+            "guidance",
+            (
+                "lift-guidance",
+                "lift-json-parts",
+                "lift-free",
+                "dspy-chat",
+                "dspy-json",
+                "dspy-json-schema",
+                "hand-rolled",
+            ),
+            True,
+        ),
         ("xgrammar", ("lift-xgrammar",), False),
     ]
     only = plan_phases(BenchOptions(out=tmp_path, configs=("hand-rolled",)))
@@ -78,7 +86,14 @@ def test_managed_servers_run_guidance_then_xgrammar(tmp_path: Path) -> None:
 
 def test_a_given_server_runs_only_what_works_on_it(tmp_path: Path) -> None:
     (phase,) = plan_phases(_options(tmp_path, server_backend=None), detected_backend="xgrammar")
-    assert phase.configs == ("lift-xgrammar", "dspy-chat", "dspy-json", "hand-rolled")
+    assert phase.configs == (
+        "lift-free",
+        "lift-xgrammar",
+        "dspy-chat",
+        "dspy-json",
+        "dspy-json-schema",
+        "hand-rolled",
+    )
     assert not phase.throughput
 
 

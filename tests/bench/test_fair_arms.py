@@ -3,65 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import http.server
 import importlib.util
-import json
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import dspy
 import pytest
 
 import lift_dspy
+from lift_dspy.bench.stock import declared_lm
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Capture(http.server.BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict[str, Any]]] = []
-    answer = '{"answer": "hi"}'
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).bodies.append(body)
-        out = {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "finish_reason": "stop",
-                    "message": {"role": "assistant", "content": self.answer},
-                }
-            ],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def capture() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    _Capture.bodies = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", _Capture.bodies
-    finally:
-        server.shutdown()
 
 
 class QA(dspy.Signature):
@@ -106,12 +59,17 @@ def test_declared_provider_makes_stock_json_adapter_send_a_strict_json_schema(
     capture: tuple[str, list[dict[str, Any]]],
 ) -> None:
     base, bodies = capture
-    lm = _fair_arms().declared_lm("m", base, num_retries=0, **COMMON)
+    lm = declared_lm("m", base, num_retries=0, **COMMON)
     _run(lm, dspy.JSONAdapter())
     response_format = bodies[0]["response_format"]
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["strict"] is True
     assert response_format["json_schema"]["schema"]["required"] == ["answer"]
+
+
+def test_fair_arms_uses_the_shared_declared_lm() -> None:
+    # one definition, shared with `lift-dspy bench`'s dspy-json-schema configuration
+    assert _fair_arms().declared_lm is declared_lm
 
 
 def test_summary_has_intervals_and_significance() -> None:
