@@ -21,8 +21,10 @@ sent unconstrained under ``on_unconstrained="warn"``/``"allow"``. ``TwoStepAdapt
 call is free text by design (nothing is parsed from it but by the extraction call, which is
 constrained).
 
-The LM resolves the constraint once (it joins DSPy's cache key) and hands it to its engine through
-:func:`resolved_constraint` (a context variable: right in threads and tasks).
+The LM resolves the call once (:func:`resolve_call`: the constraint, the backend that enforces it,
+or the JSON-only refusal; the constraint joins DSPy's cache key) and hands it to its engine with the
+request (:func:`handing`, a context variable: right in threads and tasks). An engine sent a request
+without one resolves it itself, through the same function.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import contextvars
 import functools
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any, Literal
@@ -40,6 +42,7 @@ from typing import Any, Literal
 import dspy
 from dspy.lm15 import Request
 
+from lift_dspy.backends import JSON_ONLY, Backend
 from lift_dspy.constraints import Constraint, OutputFormat, compile_constraint, tool_spec
 from lift_dspy.constraints.native_tools import (
     NativeTools,
@@ -48,19 +51,23 @@ from lift_dspy.constraints.native_tools import (
     tools_from_request,
 )
 from lift_dspy.constraints.schema import Options
-from lift_dspy.errors import UnconstrainedCallError
+from lift_dspy.errors import JSONModeRequiredError, UnconstrainedCallError
 
 __all__ = [
     "Call",
     "OnUnconstrained",
     "RenderedCall",
+    "Resolution",
     "active_constraint",
+    "handed",
+    "handing",
     "in_flight",
     "mark_engine_ran",
     "rendered_call",
+    "request_prompt",
+    "require_backend_takes",
+    "resolve_call",
     "resolve_constraint",
-    "resolved_constraint",
-    "using_constraint",
 ]
 
 OnUnconstrained = Literal["raise", "warn", "allow"]
@@ -125,27 +132,89 @@ def rendered_call(depth: int = 1) -> RenderedCall | None:
     return None
 
 
-# -- the constraint resolved by the LM for the call being made (read by its engine) -------------
-_UNSET: Any = object()
-_resolved: contextvars.ContextVar[Any] = contextvars.ContextVar("lift_dspy_resolved", default=_UNSET)
+# -- the call resolved by the LM, handed to its engine with the request -----------------------
+@dataclass(frozen=True)
+class Resolution:
+    """A call's constraint and the backend it was checked against.
+
+    Attributes:
+        constraint: The constraint, or None for a call sent unconstrained (plain text).
+        backend: The server backend the constraint goes to (the JSON-only refusal already
+            applied), or None when the engine that sends it must find its own server's backend
+            (a plain call, or a request handed on to a fallback LM).
+    """
+
+    constraint: Constraint | None
+    backend: Backend | None = None
+
+
+_handed: contextvars.ContextVar[Resolution | None] = contextvars.ContextVar(
+    "lift_dspy_resolved", default=None
+)
 
 
 @contextlib.contextmanager
-def using_constraint(constraint: Constraint | None) -> Iterator[None]:
-    """Make :func:`resolved_constraint` answer ``constraint`` inside the block."""
-    token = _resolved.set(constraint)
+def handing(resolution: Resolution | None) -> Iterator[None]:
+    """Make :func:`handed` answer ``resolution`` inside the block (None: nothing handed)."""
+    token = _handed.set(resolution)
     try:
         yield
     finally:
-        _resolved.reset(token)
+        _handed.reset(token)
 
 
-def resolved_constraint() -> Any:
-    """The constraint the LM resolved for this call; the module's ``UNSET`` if none was."""
-    return _resolved.get()
+def handed() -> Resolution | None:
+    """The resolution the LM handed with the request being sent, if any."""
+    return _handed.get()
 
 
-UNSET = _UNSET
+def require_backend_takes(constraint: Constraint | None, backend: Backend) -> None:
+    """The JSON-only refusal: a chat- or XML-layout constraint cannot go to a JSON-only backend.
+
+    Raises:
+        JSONModeRequiredError: DSPy's ChatAdapter catches it and runs the call through JSONAdapter.
+    """
+    if constraint is not None and constraint.format != "json" and backend in JSON_ONLY:
+        stack = dspy.settings.caller_modules or []
+        signature = getattr(stack[-1], "signature", None) if stack else None
+        raise JSONModeRequiredError(backend=backend, signature=signature)
+
+
+def resolve_call(
+    prompt: tuple[str, bool, NativeTools | None],
+    backend: Callable[[], Backend],
+    options: Options | None = None,
+    on_unconstrained: OnUnconstrained = "raise",
+) -> Resolution:
+    """Resolve one call: its constraint, the backend that enforces it, or a refusal.
+
+    Args:
+        prompt: (system prompt, a ``response_format`` was requested, native tools), as
+            :func:`request_prompt` reads them from a request.
+        backend: The server's backend; asked only when there is a constraint.
+        options: How constraints are built.
+        on_unconstrained: What to do with a module call that cannot be constrained.
+
+    Raises:
+        UnsupportedSchemaError: the signature cannot be constrained.
+        UnconstrainedCallError: the call cannot be constrained and ``on_unconstrained="raise"``.
+        JSONModeRequiredError: a chat-layout call on a JSON-only backend.
+    """
+    system, json_requested, native = prompt
+    constraint = resolve_constraint(system, json_requested, options, on_unconstrained, native)
+    if constraint is None:
+        return Resolution(None)
+    chosen = backend()
+    require_backend_takes(constraint, chosen)
+    return Resolution(constraint, chosen)
+
+
+def request_prompt(request: Request) -> tuple[str, bool, NativeTools | None]:
+    """(system prompt, ``response_format`` requested, native tools) of an lm15 request."""
+    system = request.system if isinstance(request.system, str) else ""
+    if not system and request.messages:
+        system = request.messages[0].text or ""
+    return system, request.config.response_format is not None, tools_from_request(request)
 
 
 class Call:
@@ -181,20 +250,17 @@ def mark_engine_ran() -> None:
 def active_constraint(
     request: Request, options: Options | None = None, on_unconstrained: OnUnconstrained = "raise"
 ) -> Constraint | None:
-    """The constraint of the call being made (resolved by the LM, else from the stack).
+    """The constraint of the call being made (handed by the LM, else from the stack).
 
     Raises:
         UnsupportedSchemaError: the signature cannot be constrained.
         UnconstrainedCallError: the call cannot be constrained and ``on_unconstrained="raise"``.
     """
-    known = _resolved.get()
-    if known is not _UNSET:
-        return known
-    system = request.system if isinstance(request.system, str) else ""
-    if not system and request.messages:
-        system = request.messages[0].text or ""
-    json_requested = request.config.response_format is not None
-    return resolve_constraint(system, json_requested, options, on_unconstrained, tools_from_request(request))
+    known = _handed.get()
+    if known is not None:
+        return known.constraint
+    system, json_requested, native = request_prompt(request)
+    return resolve_constraint(system, json_requested, options, on_unconstrained, native)
 
 
 def resolve_constraint(

@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 
 import httpx
 
+from lift_dspy.completion import parse_completion
 from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.check import GrammarMatcher, grammar_from_lark
 from lift_dspy.errors import (
@@ -104,7 +105,7 @@ def detect_backend(
     with _detect_lock:
         if key in _detected:
             return _detected[key]
-    backend = _probe(client, base, model, headers or {})
+    backend = _ask_server_backend(client, base, model, headers or {})
     with _detect_lock:
         _detected[key] = backend
     return backend
@@ -116,7 +117,8 @@ def remembered(api_base: str, model: str) -> Backend | None:
         return _detected.get((api_base.rstrip("/"), model))
 
 
-def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str]) -> Backend:
+def _ask_server_backend(client: httpx.Client, base: str, model: str, headers: dict[str, str]) -> Backend:
+    """The uncached detection behind `detect_backend` (its docstring says how)."""
     url = f"{base}/chat/completions"
     try:
         version = client.get(f"{base.removesuffix('/v1')}/version", headers=headers)
@@ -142,13 +144,13 @@ def _probe(client: httpx.Client, base: str, model: str, headers: dict[str, str])
     if reply.status_code >= 400:
         if grammar_rejected(reply.status_code, reply.text):
             return "xgrammar"
-        raise _probe_error(reply.status_code, reply.text, url)
+        raise _detection_error(reply.status_code, reply.text, url)
     try:
-        choice = _json_object(reply.content)["choices"][0]
-        text = choice["message"].get("content") or ""
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        choice = parse_completion(reply.content).choices[0]
+    except (ValueError, IndexError) as exc:
         raise BackendError(f"malformed answer to the backend probe: {reply.text[:200]!r}", url=url) from exc
-    if choice.get("finish_reason") == "length" or not probe_accepts(text):
+    text = choice.text
+    if choice.finish_reason == "length" or not probe_accepts(text):
         raise BackendError(
             f"the server answered a grammar-constrained probe with non-conforming text {text[:80]!r}: it "
             "does not enforce structured_outputs. Use vLLM >= 0.12 without a proxy that drops fields; "
@@ -196,7 +198,7 @@ def grammar_rejected(status: int, body: str) -> bool:
     return any(marker in text for marker in _GRAMMAR_MARKERS)
 
 
-def _probe_error(status: int, body: str, url: str) -> BackendError:
+def _detection_error(status: int, body: str, url: str) -> BackendError:
     where = "while detecting the server's structured-output backend (backend='auto'; not remembered)"
     detail = body[:300]
     if status in (401, 403):

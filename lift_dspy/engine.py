@@ -1,12 +1,20 @@
-"""The DSPy engine: one constrained chat completion per call, sync and async.
+"""The DSPy engine: one constrained chat completion per call, sync and async, written once.
 
 DSPy owns caching, retries, ``n`` fan-out, history and callbacks; an engine does one attempt.
-``complete`` and its async twin are thin shells over the same two pure steps:
+Each path (``complete``, ``stream``) is one flow in :class:`_EngineCore`: a generator that asks
+its driver for I/O steps (:mod:`lift_dspy.steps`: plan, POST, open a stream, read a line, call
+the fallback LM) and yields what the caller gets. The sync and async engines only perform them:
 
-* :meth:`_EngineCore.plan` -- the constraint of the signature being run (:mod:`lift_dspy.active`),
-  the server's backend, and the exact payload.
-* :meth:`_EngineCore.finish` -- HTTP status and body -> a validated ``dspy.lm15.Response``, or a
-  typed error. Third-party exceptions are converted here and in :func:`_transport_error` only.
+* plan -- the call's resolution (handed by the LM with the request, else resolved here through the
+  same :mod:`lift_dspy.active` functions), the server's backend, and the exact payload. It may
+  block (backend detection, the embedded server's start): the async engine then plans in a thread.
+* one HTTP call -- the only place ``httpx`` is called.
+* finish -- HTTP status and body -> a validated ``dspy.lm15.Response``, or a typed error
+  (:mod:`lift_dspy.completion` parses bodies and maps HTTP errors).
+
+A transport failure before any answer goes to the fallback LM, if any, for both paths
+(:mod:`lift_dspy.fallback`; a stream replays its answer as one delta). A stream that breaks
+after its first event is not retried: its deltas are already out.
 """
 
 from __future__ import annotations
@@ -15,43 +23,34 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import sys
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from types import FrameType
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any
 
 import dspy
 import httpx
 from dspy.lm15 import Request, Response, StreamEndEvent, Usage
-from dspy.utils.exceptions import ContextWindowExceededError
 
-from lift_dspy.active import OnUnconstrained, active_constraint, mark_engine_ran
-from lift_dspy.backends import (
-    JSON_ONLY,
-    Backend,
-    BackendChoice,
-    detect_backend,
-    remembered,
-    response_format_for,
+from lift_dspy.active import (
+    Resolution,
+    active_constraint,
+    handed,
+    handing,
+    mark_engine_ran,
+    require_backend_takes,
 )
-from lift_dspy.constraints import Constraint
+from lift_dspy.backends import Backend, detect_backend, remembered, response_format_for
+from lift_dspy.completion import http_error, http_timeout, parse_completion, transport_error
 from lift_dspy.constraints.native_tools import assistant_message
 from lift_dspy.constraints.schema import Options
-from lift_dspy.errors import (
-    BackendAuthError,
-    BackendError,
-    BackendRateLimitError,
-    BackendServerError,
-    BackendUnavailableError,
-    JSONModeRequiredError,
-    TruncatedOutputError,
-)
+from lift_dspy.engine_config import EngineConfig
+from lift_dspy.errors import BackendError, BackendUnavailableError, TruncatedOutputError
+from lift_dspy.fallback import fallback_request, from_fallback, replay
 from lift_dspy.request import build_payload, response_logprobs
 from lift_dspy.stats import Stats
+from lift_dspy.steps import Flow, Plan, Step, adrive, drive
 from lift_dspy.streaming import SSEAccumulator, stream_payload
 from lift_dspy.trim import trim_messages
 
@@ -60,68 +59,6 @@ __all__ = ["AsyncGuidanceEngine", "EngineConfig", "GuidanceEngine"]
 logger = logging.getLogger(__name__)
 
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "content_filter": "content_filter"}
-_CONTEXT_MARKERS = ("maximum context length", "context length", "max_model_len", "too long")
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Connection and constraint settings shared by the sync and async engines.
-
-    Attributes:
-        api_base: The server's OpenAI-compatible base URL (``http://host:8000/v1``), or None to
-            use lift-dspy's embedded local server (started on first use).
-        api_key: Bearer token, if the server wants one. Never logged, dumped or saved.
-        timeout: Seconds to wait for a response (connect is bounded separately to 10 s).
-        options: How constraints are built (``lenient``, ``max_text_chars``, ``derive_bounds``).
-        constrain: False sends no constraint at all (a baseline; answers are not validated).
-        backend: The server's structured-output backend (see :mod:`lift_dspy.backends`).
-            ``guidance`` takes every constraint and is checked byte for byte; ``xgrammar`` (vLLM's
-            other backends) and ``openai`` (any OpenAI-compatible provider, ``response_format``)
-            take JSON Schemas only, so chat-layout calls run in JSON mode and answers are checked
-            by value; ``auto`` asks the server on first use.
-        on_unconstrained: A module call that cannot be constrained: ``raise`` (default, before
-            anything is sent), ``warn`` or ``allow`` (sent unconstrained). See GuidanceLM.
-        trim_prompt: Send the system message without DSPy's JSON Schema notes on output fields
-            (the grammar forces that structure; :mod:`lift_dspy.trim`).
-    """
-
-    api_base: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    timeout: float = 600.0
-    options: Options = field(default_factory=Options)
-    constrain: bool = True
-    backend: BackendChoice = "guidance"
-    on_unconstrained: OnUnconstrained = "raise"
-    trim_prompt: bool = False
-
-    def public_state(self) -> dict[str, Any]:
-        """The settings that can be saved (everything but the key)."""
-        return {
-            "api_base": self.api_base,
-            "timeout": self.timeout,
-            "lenient": self.options.lenient,
-            "max_text_chars": self.options.max_text_chars,
-            "derive_bounds": self.options.derive_bounds,
-            "constrain": self.constrain,
-            "backend": self.backend,
-            "on_unconstrained": self.on_unconstrained,
-            "trim_prompt": self.trim_prompt,
-        }
-
-
-def _transport_error(exc: Exception, url: str) -> BackendUnavailableError:
-    if isinstance(exc, httpx.TimeoutException):
-        return BackendUnavailableError(f"no answer in time ({type(exc).__name__})", url=url)
-    return BackendUnavailableError(f"cannot reach the server ({type(exc).__name__}: {exc})", url=url)
-
-
-@dataclass
-class _Plan:
-    url: str
-    payload: dict[str, Any]
-    constraint: Constraint | None
-    started: float
-    backend: Backend = "guidance"
 
 
 class _EngineCore:
@@ -162,33 +99,50 @@ class _EngineCore:
         # A dspy.LM that answers when this server cannot be reached (not saved by dump_state).
         self.fallback: Any = None
 
-    def _unavailable(self, plan: _Plan, exc: Exception) -> BackendUnavailableError:
+    # -- the flows: written once, performed by both engines ------------------------------------
+    def _complete_flow(self, request: Request) -> Flow:
+        plan = yield Step("plan", request)
+        try:
+            status, body = yield Step("post", plan)
+        except httpx.HTTPError as exc:
+            yield (yield from self._fail_over(plan, request, exc))
+            return
+        yield self.finish(plan, status, body)
+
+    def _stream_flow(self, request: Request) -> Flow:
+        """Text deltas as they are generated; the whole answer validated at the end."""
+        plan = yield Step("plan", request)
+        sse = SSEAccumulator()
+        try:
+            status = yield Step("open", plan)
+            if status >= 400:
+                self.finish(plan, status, (yield Step("read")))
+            yield sse.start()
+            while (line := (yield Step("line"))) is not None:
+                yield from self._feed(plan, sse, line)
+        except httpx.HTTPError as exc:
+            if sse.started:  # deltas are out: neither DSPy's retries nor the fallback can take them back
+                raise self._unavailable(plan, exc) from exc
+            yield from replay((yield from self._fail_over(plan, request, exc)))
+            return
+        yield self._end(plan, sse)
+
+    def _fail_over(
+        self, plan: Plan, request: Request, exc: httpx.HTTPError
+    ) -> Generator[Step, Any, Response]:
+        """The server cannot be reached: the fallback LM's checked answer, or the typed error."""
+        error = self._unavailable(plan, exc)
+        if self.fallback is None:
+            raise error from exc
+        sent = fallback_request(self.fallback, plan.constraint, request, error)
+        response = yield Step("fallback", (sent, plan.constraint))
+        return from_fallback(self.fallback, plan.constraint, response, error)
+
+    def _unavailable(self, plan: Plan, exc: Exception) -> BackendUnavailableError:
         self.stats.record_error(
             plan.constraint, "BackendUnavailableError", time.perf_counter() - plan.started
         )
-        return _transport_error(exc, plan.url)
-
-    def _fallback_request(self, plan: _Plan, request: Request, error: BackendUnavailableError) -> Request:
-        """The same request for the fallback LM; a JSON call carries our closed schema, not DSPy's."""
-        logger.warning("%s; answering with the fallback LM %s", error.message, self.fallback.model)
-        request = dataclasses.replace(request, model=self.fallback.model)
-        if plan.constraint is not None and plan.constraint.format == "json":
-            nested = response_format_for(plan.constraint)["json_schema"]
-            config = dataclasses.replace(request.config, response_format={"type": "json_schema", **nested})
-            request = dataclasses.replace(request, config=config)
-        return request
-
-    def _from_fallback(self, plan: _Plan, response: Response, error: BackendUnavailableError) -> Response:
-        """Check the fallback's answer like any other and say where it came from.
-
-        The answer is kept out of DSPy's cache entry for this (primary) call: the fallback LM
-        caches it under its own key, and the primary answers the same call itself once it is back.
-        """
-        _keep_out_of_primary_cache()
-        if plan.constraint is not None:
-            plan.constraint.validate(response.message.text or "", model_name=self.fallback.model, exact=False)
-        data = {"lift_dspy": {"fallback": self.fallback.model, "primary_error": error.message[:300]}}
-        return dataclasses.replace(response, provider_data=data)
+        return transport_error(exc, plan.url)
 
     # -- state (DSPy saves custom engines through these) --------------------------------------
     def dump_state(self) -> dict[str, Any]:
@@ -231,7 +185,7 @@ class _EngineCore:
         type(self).__init__(self, config)
         self.fallback = state.get("fallback")
 
-    # -- the two pure steps --------------------------------------------------------------------
+    # -- the pure steps ------------------------------------------------------------------------
     def _base_and_model(self, request: Request) -> tuple[str, str]:
         if self.config.api_base is not None:
             return self.config.api_base.rstrip("/"), request.model
@@ -258,9 +212,10 @@ class _EngineCore:
         if known is not None:
             return known
         assert self.config.api_base is not None
-        timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
         try:
-            with httpx.Client(timeout=timeout, transport=self._sync_transport) as client:
+            with httpx.Client(
+                timeout=http_timeout(self.config.timeout), transport=self._sync_transport
+            ) as client:
                 return detect_backend(client, self.config.api_base, model, self.headers())
         except BackendUnavailableError as exc:
             # Not remembered: the call itself will meet the same outage, and its error (or the
@@ -268,20 +223,31 @@ class _EngineCore:
             logger.debug("backend detection skipped: %s", exc.message)
             return "guidance"
 
-    def plan(self, request: Request) -> _Plan:
-        """Resolve the constraint and build the payload for one request."""
+    def _resolve(self, request: Request) -> Resolution:
+        """The call's resolution: handed by the LM with the request, else resolved here. No I/O."""
         mark_engine_ran()
-        constraint = (
-            active_constraint(
-                request, self.config.options.for_call(request.config.max_tokens), self.config.on_unconstrained
-            )
-            if self.config.constrain
-            else None
+        if not self.config.constrain:
+            return Resolution(None)
+        known = handed()
+        if known is not None:
+            return known
+        options = self.config.options.for_call(request.config.max_tokens)
+        return Resolution(active_constraint(request, options, self.config.on_unconstrained))
+
+    def _may_block(self, request: Request, resolution: Resolution) -> bool:
+        """Planning may start the embedded server or ask the server for its backend."""
+        return self.config.api_base is None or (
+            resolution.backend is None and self.known_backend(request.model) is None
         )
-        backend = self.backend(request.model)
-        if constraint is not None and constraint.format != "json" and backend in JSON_ONLY:
-            stack = dspy.settings.caller_modules or []
-            raise JSONModeRequiredError(backend=backend, signature=getattr(stack[-1], "signature", None))
+
+    def plan(self, request: Request, resolution: Resolution | None = None) -> Plan:
+        """The backend and the exact payload of one request (resolved here if not given)."""
+        if resolution is None:
+            resolution = self._resolve(request)
+        constraint, backend = resolution.constraint, resolution.backend
+        if backend is None:
+            backend = self.backend(request.model)
+            require_backend_takes(constraint, backend)
         base, model = self._base_and_model(request)
         if backend == "openai":
             payload = build_payload(
@@ -303,15 +269,15 @@ class _EngineCore:
             backend,
             f"{constraint.signature_name}/{constraint.format}" if constraint else None,
         )
-        return _Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter(), backend)
+        return Plan(f"{base}/chat/completions", payload, constraint, time.perf_counter(), backend)
 
-    def _feed(self, plan: _Plan, sse: SSEAccumulator, line: str) -> list[Any]:
+    def _feed(self, plan: Plan, sse: SSEAccumulator, line: str) -> list[Any]:
         try:
             return sse.feed(line)
         except (ValueError, TypeError, AttributeError) as exc:
             raise BackendError(f"malformed stream line: {line[:200]!r}", url=plan.url, status=200) from exc
 
-    def _end(self, plan: _Plan, sse: SSEAccumulator) -> StreamEndEvent:
+    def _end(self, plan: Plan, sse: SSEAccumulator) -> StreamEndEvent:
         """Validate the streamed answer exactly like a non-streamed one."""
         response = self.finish(plan, 200, sse.body())
         return StreamEndEvent(finish_reason=response.finish_reason, usage=response.usage)
@@ -323,7 +289,7 @@ class _EngineCore:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers
 
-    def finish(self, plan: _Plan, status: int, body: bytes) -> Response:
+    def finish(self, plan: Plan, status: int, body: bytes) -> Response:
         """Turn the server's answer into a validated Response, or raise a typed error."""
         try:
             return self._finish(plan, status, body)
@@ -331,23 +297,21 @@ class _EngineCore:
             self.stats.record_error(plan.constraint, type(exc).__name__, time.perf_counter() - plan.started)
             raise
 
-    def _finish(self, plan: _Plan, status: int, body: bytes) -> Response:
-        text_body = body.decode("utf-8", "replace")
+    def _finish(self, plan: Plan, status: int, body: bytes) -> Response:
         model = plan.payload["model"]
         if status >= 400:
-            _raise_http_error(status, text_body, plan.url, model)
+            raise http_error(status, body.decode("utf-8", "replace"), plan.url, model)
         try:
-            data = _json(body)
-            choice = data["choices"][0]
-            text = choice["message"].get("content") or ""
-            reason = choice.get("finish_reason") or "stop"
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            data = parse_completion(body)
+            choice = data.choices[0]
+        except (ValueError, IndexError) as exc:
+            shown = body.decode("utf-8", "replace")[:200]
             raise BackendError(
-                f"malformed chat completion body: {text_body[:200]!r}", url=plan.url, status=status
+                f"malformed chat completion body: {shown!r}", url=plan.url, status=status
             ) from exc
+        text, reason, usage = choice.text, choice.finish_reason or "stop", data.usage
         if reason not in _FINISH:
             raise BackendError(f"generation ended with finish_reason={reason!r}", url=plan.url, status=status)
-        usage = data.get("usage") or {}
         constraint = plan.constraint
         if constraint is not None:
             if reason == "length":
@@ -360,8 +324,8 @@ class _EngineCore:
             constraint, time.perf_counter() - plan.started, usage.get("completion_tokens")
         )
         return Response(
-            id=data.get("id"),
-            model=data.get("model") or model,
+            id=data.id,
+            model=data.model or model,
             message=message,
             finish_reason="tool_call" if called else _FINISH[reason],
             usage=Usage(
@@ -369,62 +333,11 @@ class _EngineCore:
                 output_tokens=usage.get("completion_tokens"),
                 total_tokens=usage.get("total_tokens"),
             ),
-            logprobs=response_logprobs(choice),
+            logprobs=response_logprobs(choice.raw),
         )
 
 
-def _json(body: bytes) -> Any:
-    import json
-
-    return json.loads(body)
-
-
-def _raise_http_error(status: int, text: str, url: str, model: str) -> None:
-    message = text
-    with contextlib.suppress(ValueError, AttributeError):
-        message = _json(text.encode()).get("error", {}).get("message", text) or text
-    if status == 400 and any(marker in message.lower() for marker in _CONTEXT_MARKERS):
-        raise ContextWindowExceededError(model=model, message=f"{message[:300]} (POST {url})")
-    if status in (401, 403):
-        raise BackendAuthError(
-            f"HTTP {status}: the server refused the credentials ({message[:300]}). Set api_key= or "
-            "$LIFT_DSPY_API_KEY to a key it accepts",
-            url=url,
-            status=status,
-            body=text[:2000],
-        )
-    if status == 429:
-        raise BackendRateLimitError(
-            f"HTTP 429: rate limited ({message[:300]}); DSPy retries with backoff (num_retries)",
-            url=url,
-            status=status,
-            body=text[:2000],
-        )
-    if status >= 500:
-        raise BackendServerError(
-            f"server error {status}: {message[:300]}", url=url, status=status, body=text[:2000]
-        )
-    raise BackendError(f"HTTP {status}: {message[:500]}", url=url, status=status, body=text[:2000])
-
-
-def _keep_out_of_primary_cache() -> None:
-    """Stop DSPy from storing the answer of the LM call being executed (a fallback answered it).
-
-    DSPy decides to store a result in its cache after the engine returns, from the ``cache``
-    flag of the call it is executing; that call object is a local of DSPy's ``execute`` (or
-    ``aexecute``) frame, on this stack (a running coroutine chain is on the stack too).
-    """
-    from dspy.clients.execution import PreparedCall
-
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name in ("execute", "aexecute"):
-            call = frame.f_locals.get("call")
-            if isinstance(call, PreparedCall):
-                call.cache = False
-                return
-        frame = frame.f_back
-    logger.debug("fallback answer: DSPy's executing call not found; its cache entry may hold it")
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64)
 
 
 class GuidanceEngine(_EngineCore):
@@ -449,40 +362,48 @@ class GuidanceEngine(_EngineCore):
     def _http(self) -> httpx.Client:
         with self._client_lock:
             if self._client is None:
-                timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
-                limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-                self._client = httpx.Client(timeout=timeout, limits=limits, transport=self._transport)
+                timeout = http_timeout(self.config.timeout)
+                self._client = httpx.Client(timeout=timeout, limits=_LIMITS, transport=self._transport)
             return self._client
 
     def complete(self, request: Request) -> Response:
         """Run one constrained completion."""
-        plan = self.plan(request)
-        try:
-            reply = self._http().post(plan.url, json=plan.payload, headers=self.headers())
-        except httpx.HTTPError as exc:
-            error = self._unavailable(plan, exc)
-            if self.fallback is None:
-                raise error from exc
-            response = self.fallback(self._fallback_request(plan, request, error))
-            return self._from_fallback(plan, response, error)
-        return self.finish(plan, reply.status_code, reply.content)
+        with contextlib.ExitStack() as scope:
+            (response,) = drive(self._complete_flow(request), self._performer(scope))
+        return response
 
     def stream(self, request: Request) -> Iterator[Any]:
         """Stream text deltas as they are generated; validate the whole answer at the end."""
-        plan = self.plan(request)
-        sse = SSEAccumulator()
-        try:
-            with self._http().stream(
-                "POST", plan.url, json=stream_payload(plan.payload), headers=self.headers()
-            ) as reply:
-                if reply.status_code >= 400:
-                    self.finish(plan, reply.status_code, reply.read())
-                yield sse.start()
-                for line in reply.iter_lines():
-                    yield from self._feed(plan, sse, line)
-        except httpx.HTTPError as exc:
-            raise self._unavailable(plan, exc) from exc
-        yield self._end(plan, sse)
+        with contextlib.ExitStack() as scope:
+            yield from drive(self._stream_flow(request), self._performer(scope))
+
+    def _performer(self, scope: contextlib.ExitStack) -> Callable[[Step], Any]:
+        reply: httpx.Response | None = None
+        lines: Iterator[str] = iter(())
+
+        def perform(step: Step) -> Any:
+            nonlocal reply, lines
+            if step.kind == "plan":
+                return self.plan(step.arg)
+            if step.kind == "post":
+                answer = self._http().post(step.arg.url, json=step.arg.payload, headers=self.headers())
+                return answer.status_code, answer.content
+            if step.kind == "fallback":
+                sent, constraint = step.arg
+                with handing(Resolution(constraint)), dspy.context(send_stream=None):
+                    return self.fallback(sent)
+            if step.kind == "open":
+                payload = stream_payload(step.arg.payload)
+                opened = self._http().stream("POST", step.arg.url, json=payload, headers=self.headers())
+                reply = scope.enter_context(opened)
+                lines = reply.iter_lines()
+                return reply.status_code
+            if step.kind == "read":
+                assert reply is not None
+                return reply.read()
+            return next(lines, None)
+
+        return perform
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -518,47 +439,56 @@ class AsyncGuidanceEngine(_EngineCore):
             self._clients.pop(finished, None)
         client = self._clients.get(loop)
         if client is None:
-            limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
-            client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=self._transport)
+            timeout = http_timeout(self.config.timeout)
+            client = httpx.AsyncClient(timeout=timeout, limits=_LIMITS, transport=self._transport)
             self._clients[loop] = client
         return client
 
     async def complete(self, request: Request) -> Response:
         """Run one constrained completion."""
-        if self.config.api_base is None or self.config.backend == "auto":
-            # The first call may start the embedded server or ask the server for its backend:
-            # keep the event loop free meanwhile.
-            plan = await asyncio.to_thread(self.plan, request)
-        else:
-            plan = self.plan(request)
-        try:
-            reply = await self._http().post(plan.url, json=plan.payload, headers=self.headers())
-        except httpx.HTTPError as exc:
-            error = self._unavailable(plan, exc)
-            if self.fallback is None:
-                raise error from exc
-            response = await self.fallback.acall(self._fallback_request(plan, request, error))
-            return self._from_fallback(plan, response, error)
-        return self.finish(plan, reply.status_code, reply.content)
+        async with contextlib.AsyncExitStack() as scope:
+            flow = adrive(self._complete_flow(request), self._performer(scope))
+            (response,) = [item async for item in flow]
+        return response
 
     async def stream(self, request: Request) -> AsyncIterator[Any]:
         """Stream text deltas as they are generated; validate the whole answer at the end."""
-        plan = self.plan(request)
-        sse = SSEAccumulator()
-        try:
-            async with self._http().stream(
-                "POST", plan.url, json=stream_payload(plan.payload), headers=self.headers()
-            ) as reply:
-                if reply.status_code >= 400:
-                    self.finish(plan, reply.status_code, await reply.aread())
-                yield sse.start()
-                async for line in reply.aiter_lines():
-                    for event in self._feed(plan, sse, line):
-                        yield event
-        except httpx.HTTPError as exc:
-            raise self._unavailable(plan, exc) from exc
-        yield self._end(plan, sse)
+        async with contextlib.AsyncExitStack() as scope:
+            async for event in adrive(self._stream_flow(request), self._performer(scope)):
+                yield event
+
+    def _performer(self, scope: contextlib.AsyncExitStack) -> Callable[[Step], Awaitable[Any]]:
+        reply: httpx.Response | None = None
+        lines: AsyncIterator[str] | None = None
+
+        async def perform(step: Step) -> Any:
+            nonlocal reply, lines
+            if step.kind == "plan":
+                # Resolved here (the adapter call is on this stack); what may block runs in a thread.
+                resolution = self._resolve(step.arg)
+                if self._may_block(step.arg, resolution):
+                    return await asyncio.to_thread(self.plan, step.arg, resolution)
+                return self.plan(step.arg, resolution)
+            if step.kind == "post":
+                answer = await self._http().post(step.arg.url, json=step.arg.payload, headers=self.headers())
+                return answer.status_code, answer.content
+            if step.kind == "fallback":
+                sent, constraint = step.arg
+                with handing(Resolution(constraint)), dspy.context(send_stream=None):
+                    return await self.fallback.acall(sent)
+            if step.kind == "open":
+                payload = stream_payload(step.arg.payload)
+                opened = self._http().stream("POST", step.arg.url, json=payload, headers=self.headers())
+                reply = await scope.enter_async_context(opened)
+                lines = reply.aiter_lines()
+                return reply.status_code
+            if step.kind == "read":
+                assert reply is not None
+                return await reply.aread()
+            assert lines is not None
+            return await anext(lines, None)
+
+        return perform
 
     async def aclose(self) -> None:
         """Close this loop's connection pool."""

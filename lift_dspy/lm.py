@@ -18,17 +18,18 @@ from dspy.lm15 import Request
 from lift_dspy.active import (
     ON_UNCONSTRAINED,
     OnUnconstrained,
+    Resolution,
+    handing,
     in_flight,
-    resolve_constraint,
-    using_constraint,
+    resolve_call,
 )
 from lift_dspy.active import Call as _Call
-from lift_dspy.backends import BACKENDS, JSON_ONLY, Backend, BackendChoice
+from lift_dspy.backends import BACKENDS, Backend, BackendChoice
 from lift_dspy.constraints import Constraint
 from lift_dspy.constraints.native_tools import tools_from_kwargs
 from lift_dspy.constraints.schema import Options
 from lift_dspy.engine import AsyncGuidanceEngine, EngineConfig, GuidanceEngine
-from lift_dspy.errors import ConstraintViolationError, JSONModeRequiredError
+from lift_dspy.errors import ConstraintViolationError
 from lift_dspy.request import CACHE_KEY_FIELD, refuse_legacy_fields
 from lift_dspy.stats import Stats
 
@@ -238,7 +239,7 @@ class GuidanceLM(dspy.LM):
     def _enter(
         self, prompt: Any, messages: Any, kwargs: dict[str, Any], backend: Callable[[str], Backend]
     ) -> tuple[dict[str, Any], contextlib.AbstractContextManager[_Call] | None]:
-        """Resolve this call's constraint; key DSPy's cache by it and remember it for the history.
+        """Resolve this call once; key DSPy's cache by its constraint and hand it to the engine.
 
         DSPy's cache key is (model, messages, sampling arguments): two signatures, or two LMs with
         different options, can write the same prompt yet enforce different constraints. The
@@ -255,29 +256,28 @@ class GuidanceLM(dspy.LM):
         first = rendered[0] if rendered else {}
         system = first.get("content") if isinstance(first, dict) else None
         merged = {**self.kwargs, **kwargs}
-        constraint = resolve_constraint(
-            system if isinstance(system, str) else "",
-            merged.get("response_format") is not None,
+        resolution = resolve_call(
+            (
+                system if isinstance(system, str) else "",
+                merged.get("response_format") is not None,
+                tools_from_kwargs(merged),
+            ),
+            lambda: backend(self.model),
             self.config.options.for_call(merged.get("max_tokens")),
             self.config.on_unconstrained,
-            tools_from_kwargs(merged),
         )
-        if constraint is None:
-            return kwargs, _scope(None, None)
-        chosen = backend(self.model)
-        if constraint.format != "json" and chosen in JSON_ONLY:
-            stack = dspy.settings.caller_modules or []
-            raise JSONModeRequiredError(backend=chosen, signature=stack[-1].signature)
+        if resolution.constraint is None:
+            return kwargs, _scope(resolution)
         metadata = merged.get("metadata")
         kwargs = {
             **kwargs,
             "metadata": {
                 **(metadata if isinstance(metadata, dict) else {}),
-                CACHE_KEY_FIELD: f"{chosen}:{constraint.fingerprint}"
+                CACHE_KEY_FIELD: f"{resolution.backend}:{resolution.constraint.fingerprint}"
                 + (":trimmed" if self.config.trim_prompt else ""),
             },
         }
-        return kwargs, _scope(constraint, chosen)
+        return kwargs, _scope(resolution)
 
     def update_history(self, entry: dict[str, Any]) -> None:
         """Record a call; a constrained one also carries its constraint (shown by inspect_history).
@@ -348,11 +348,12 @@ class GuidanceLM(dspy.LM):
 
 
 @contextlib.contextmanager
-def _scope(constraint: Constraint | None, backend: str | None) -> Iterator[_Call]:
-    """The call's constraint for the engine, the history entry and the cache check."""
+def _scope(resolution: Resolution) -> Iterator[_Call]:
+    """Hand the call's resolution to the engine; keep it for the history entry and the cache check."""
+    constraint, backend = resolution.constraint, resolution.backend
     current = _current.set((constraint, backend) if constraint is not None and backend else None)
     try:
-        with using_constraint(constraint), in_flight() as call:
+        with handing(resolution), in_flight() as call:
             yield call
     finally:
         _current.reset(current)

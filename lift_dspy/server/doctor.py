@@ -27,6 +27,7 @@ from typing import Any, Literal
 import httpx
 
 from lift_dspy.backends import PROBE_COLORS, PROBE_LARK, PROBE_PROMPT, PROBE_SCHEMA, probe_accepts
+from lift_dspy.completion import parse_completion
 from lift_dspy.constraints.guidance import GrammarMatcher, grammar_from_json_schema
 
 __all__ = ["MIN_VLLM_VERSION", "PROBE_LARK", "PROBE_SCHEMA", "Check", "DoctorReport", "doctor"]
@@ -262,10 +263,9 @@ def _chat(
     if resp.status_code != 200:
         return None, f"HTTP {resp.status_code}: {_short(resp.text)}"
     try:
-        choices = resp.json()["choices"]
-        answers = [(str(c["message"]["content"] or ""), c.get("finish_reason")) for c in choices]
-    except (ValueError, KeyError, TypeError) as exc:
-        return None, f"malformed chat completion ({type(exc).__name__}): {_short(resp.text)}"
+        answers = [(choice.text, choice.finish_reason) for choice in parse_completion(resp.content).choices]
+    except ValueError as exc:
+        return None, f"malformed chat completion ({type(exc.__cause__ or exc).__name__}): {_short(resp.text)}"
     if not answers:
         return None, "the server returned no choices"
     return answers, ""

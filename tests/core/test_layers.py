@@ -34,8 +34,12 @@ LAYER_OF: dict[str, str] = {
     "lift_dspy.stats": "call",
     "lift_dspy.streaming": "call",
     "lift_dspy.monitoring": "call",
+    "lift_dspy.completion": "call",
     "lift_dspy.server": "server",
     "lift_dspy.engine": "lm",
+    "lift_dspy.fallback": "lm",
+    "lift_dspy.engine_config": "lm",
+    "lift_dspy.steps": "lm",
     "lift_dspy.lm": "lm",
     "lift_dspy.programs": "programs",
     "lift_dspy": "api",  # the package's __init__: the public surface
