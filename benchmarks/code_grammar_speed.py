@@ -25,8 +25,8 @@ import llguidance.hf
 import llguidance.numpy
 import transformers
 
-from lift_dspy.constraints.check import compile_grammar
 from lift_dspy.constraints.code import CODE_LANGUAGES, code_grammar
+from lift_dspy.constraints.guidance import compile_grammar, grammar_from_lark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from corpus.code_corpus import sample
@@ -81,7 +81,7 @@ def main() -> int:
         if language != "floor":
             code_grammar(language)
         t2 = time.perf_counter()
-        serialized = llguidance.LLMatcher.grammar_from_lark(lark)
+        serialized = grammar_from_lark(lark)
         error = compile_grammar(serialized)
         t3 = time.perf_counter()
         if error:
@@ -99,7 +99,7 @@ def main() -> int:
                 header = function.text[: function.text.index("{")].strip()
                 matcher = llguidance.LLMatcher(
                     tokenizer,
-                    llguidance.LLMatcher.grammar_from_lark(code_grammar(language, header)),
+                    grammar_from_lark(code_grammar(language, header)),
                     log_level=0,
                 )
             matcher = matcher.deep_copy()

@@ -32,6 +32,7 @@ import transformers
 
 import lift_dspy
 from lift_dspy.bench.stats import provenance
+from lift_dspy.constraints.guidance import grammar_from_json_schema, grammar_from_lark
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from zoo import ZOO
@@ -45,10 +46,8 @@ def grammar(signature: Any, layout: str, max_text_chars: int | None) -> str:
     adapter = dspy.JSONAdapter() if layout == "json" else dspy.ChatAdapter()
     payload = lift_dspy.constraint_for(signature, adapter, max_text_chars=max_text_chars)
     if "json" in payload:
-        return llguidance.LLMatcher.grammar_from_json_schema(
-            payload["json"], defaults={"whitespace_flexible": True}
-        )
-    return llguidance.grammar_from("grammar", payload["grammar"])
+        return grammar_from_json_schema(payload["json"], defaults={"whitespace_flexible": True})
+    return grammar_from_lark(payload["grammar"])
 
 
 def forced_share(tokenizer: llguidance.LLTokenizer, grammar_text: str, text: str) -> tuple[int, int, bool]:
