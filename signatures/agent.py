@@ -104,7 +104,12 @@ def _constraints(prop: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[st
 
 
 def _python_type(prop: Mapping[str, Any], where: str) -> Any:
-    """A Pydantic-ready annotation for one JSON Schema property (closed objects, no ``$ref``)."""
+    """A Pydantic-ready annotation for one JSON Schema property (closed objects, no ``$ref``).
+
+    Built directly, not with datamodel-code-generator (``lift_dspy.codegen``): tool parameters are
+    a small subset of JSON Schema, every field also admits ``"auto"``, and tool-call signatures
+    must work without the optional ``codegen`` extra.
+    """
     if "enum" in prop or "const" in prop:
         values = tuple(prop["enum"]) if "enum" in prop else (prop["const"],)
         if not values or not all(isinstance(v, str | int | bool) for v in values):
