@@ -25,7 +25,7 @@ import dspy
 from dspy.utils.exceptions import LMError
 from pydantic import BaseModel, create_model
 
-from lift_dspy.programs.ir_to_code import Checker, IRToCode, pin_signature, pinned_signature
+from lift_dspy.programs.ir_to_code import Checker, IRToCode, pinned_signature, pinned_signature_scope
 from lift_dspy.schemas import Language
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class HandRolledPredict:
 
     def pinned(self, signature: type[dspy.Signature]) -> contextlib.AbstractContextManager[None]:
         """Use ``signature`` (e.g. a narrower output model) for calls made in this block."""
-        return pin_signature(self, signature)
+        return pinned_signature_scope(self, signature)
 
     def _user(self, inputs: Mapping[str, Any]) -> str:
         names = [name for name in self.signature.input_fields if name in inputs]

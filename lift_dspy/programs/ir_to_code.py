@@ -158,12 +158,12 @@ _PINNED: contextvars.ContextVar[Mapping[int, type[dspy.Signature]] | None] = con
 
 
 def pinned_signature(owner: object) -> type[dspy.Signature] | None:
-    """The signature pinned for ``owner`` by :func:`pin_signature` in this thread/task, if any."""
+    """The signature pinned for ``owner`` by :func:`pinned_signature_scope` in this thread/task, if any."""
     return (_PINNED.get() or {}).get(id(owner))
 
 
 @contextlib.contextmanager
-def pin_signature(owner: object, signature: type[dspy.Signature]) -> Iterator[None]:
+def pinned_signature_scope(owner: object, signature: type[dspy.Signature]) -> Iterator[None]:
     """Make ``pinned_signature(owner)`` answer ``signature`` inside the block (this thread/task)."""
     token = _PINNED.set({**(_PINNED.get() or {}), id(owner): signature})
     try:
@@ -194,7 +194,7 @@ class PinnablePredict(dspy.Predict):
 
     def pinned(self, signature: type[dspy.Signature]) -> contextlib.AbstractContextManager[None]:
         """Use ``signature`` for calls made in this block (this thread/task only)."""
-        return pin_signature(self, signature)
+        return pinned_signature_scope(self, signature)
 
 
 def _max_tokens() -> int | None:

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -34,18 +35,18 @@ import httpx
 
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server.models import BUILTIN_MODELS, ModelSource, cache_root, is_prepared, resolve_model
-from lift_dspy.server.procgroup import ManagedChild
+from lift_dspy.server.procgroup import ManagedChild, spawn_logged
 from lift_dspy.server.procgroup import free_port as _free_port
 from lift_dspy.server.procgroup import group_alive as _group_alive  # noqa: F401 (tests use it)
 from lift_dspy.server.procgroup import port_free as _port_free
 from lift_dspy.server.progress import Progress
 
 __all__ = [
-    "BACKENDS",
-    "Backend",
+    "SERVER_BACKENDS",
     "Device",
     "ManagedServer",
     "Server",
+    "ServerBackend",
     "build_command",
     "build_env",
     "detect_device",
@@ -55,9 +56,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Backend = Literal["guidance", "xgrammar"]
+ServerBackend = Literal["guidance", "xgrammar"]
+"""The ``--structured-outputs-config`` backend a managed vLLM server is started with (``serve --backend``).
+
+The client side (`lift_dspy.backends.Backend`) is another set: there ``"xgrammar"`` means any vLLM
+backend other than guidance, and ``"openai"`` any other provider."""
 Device = Literal["cpu", "gpu"]
-BACKENDS: tuple[str, ...] = ("guidance", "xgrammar")
+SERVER_BACKENDS: tuple[ServerBackend, ...] = ("guidance", "xgrammar")
 VLLM_ENTRYPOINT = ("-m", "vllm.entrypoints.openai.api_server")
 
 
@@ -107,7 +112,7 @@ def detect_device(python: str | None = None) -> Device:
         if override not in ("cpu", "gpu"):
             raise ValueError(f"LIFT_DSPY_DEVICE={override!r}: use 'cpu' or 'gpu'")
         return "cpu" if override == "cpu" else "gpu"
-    return "gpu" if _probe(python or sys.executable).get("cuda") else "cpu"
+    return "gpu" if _interpreter_facts(python or sys.executable).get("cuda") else "cpu"
 
 
 def build_command(
@@ -224,8 +229,8 @@ def start_server(
     if launcher is None and os.environ.get("LIFT_DSPY_VLLM_LAUNCHER"):
         launcher = shlex.split(os.environ["LIFT_DSPY_VLLM_LAUNCHER"])
     if launcher is None:
-        probe = _probe(python)
-        if not probe.get("vllm"):
+        facts = _interpreter_facts(python)
+        if not facts.get("vllm"):
             raise ServerStartError(
                 f"vLLM is not installed for {python}. Install the server side: "
                 "pip install 'lift-dspy[cpu]' (or 'lift-dspy[gpu]'), or set LIFT_DSPY_VLLM_PYTHON "
@@ -372,14 +377,10 @@ def _launch(
     progress: bool | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> ManagedServer:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="lift-dspy-vllm-"))
     (scratch / "tmp").mkdir()
     env = build_env(device=device, scratch=scratch, local_model=source.local)
     env.update(extra_env or {})
-    log_file = log_path.open("wb")
-    log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
-    log_file.flush()
     api_base = f"http://127.0.0.1:{port}/v1"
     logger.info(
         "Starting vLLM (model %s, backend %s, %s) at %s; log: %s",
@@ -391,23 +392,15 @@ def _launch(
     )
     started = time.monotonic()
     try:
-        process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,
-        )  # fmt: skip
-    except OSError as exc:
-        log_file.close()
+        process, log_file = spawn_logged(cmd, log_path, env)
+    except ServerStartError:
         shutil.rmtree(scratch, ignore_errors=True)
-        raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(log_path)) from exc
+        raise
     server = Server(api_base, source.served_name, log_path, process.pid, backend)
     managed = ManagedServer(server, process, log_file, scratch)
     what = f"starting vLLM {source.served_name} ({backend}) at {api_base}"
-    try:
-        with Progress(what, detail=f"log: {log_path}", enabled=progress):
-            _wait_ready(managed, timeout)
-    except BaseException:
-        managed.stop()
-        raise
+    wait = functools.partial(_wait_ready, managed, timeout)
+    managed.start_up(what, wait, detail=f"log: {log_path}", progress=progress)
     logger.info("vLLM ready at %s after %.1f s", api_base, time.monotonic() - started)
     return managed
 
@@ -436,12 +429,12 @@ def _model_ids(resp: httpx.Response) -> set[str]:
         return set()
 
 
-def _probe(python: str) -> dict[str, bool]:
+def _interpreter_facts(python: str) -> dict[str, bool]:
     """Ask ``python`` (in a subprocess) whether it has vLLM, and whether its torch sees CUDA."""
-    return dict(_probe_cached(python))
+    return dict(_interpreter_facts_cached(python))
 
 
-_PROBE_CODE = """
+_FACTS_SCRIPT = """
 import importlib.metadata as md, importlib.util as iu, json
 out = {"vllm": iu.find_spec("vllm") is not None, "cuda": False}
 try:
@@ -454,20 +447,20 @@ except md.PackageNotFoundError:
         pass
 print(json.dumps(out))
 """
-_probe_memo: dict[str, tuple[tuple[str, bool], ...]] = {}
+_facts_memo: dict[str, tuple[tuple[str, bool], ...]] = {}
 
 
-def _probe_cached(python: str) -> tuple[tuple[str, bool], ...]:
-    if python not in _probe_memo:
+def _interpreter_facts_cached(python: str) -> tuple[tuple[str, bool], ...]:
+    if python not in _facts_memo:
         try:
             proc = subprocess.run(
-                [python, "-c", _PROBE_CODE], capture_output=True, text=True, timeout=120, check=False
+                [python, "-c", _FACTS_SCRIPT], capture_output=True, text=True, timeout=120, check=False
             )
             facts = json.loads(proc.stdout.strip().splitlines()[-1])
         except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
             facts = {"vllm": False, "cuda": False}
-        _probe_memo[python] = tuple((k, bool(v)) for k, v in facts.items())
-    return _probe_memo[python]
+        _facts_memo[python] = tuple((k, bool(v)) for k, v in facts.items())
+    return _facts_memo[python]
 
 
 def _device_override() -> Device | None:
@@ -485,9 +478,9 @@ def _structured_outputs_config(backend: str, extra: Mapping[str, Any] | None) ->
 
 
 def _check_backend(backend: str) -> None:
-    if backend not in BACKENDS:
+    if backend not in SERVER_BACKENDS:
         raise ValueError(
-            f"unknown structured-output backend {backend!r}: choose one of {', '.join(BACKENDS)}"
+            f"unknown structured-output backend {backend!r}: choose one of {', '.join(SERVER_BACKENDS)}"
         )
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, ClassVar
 
 import httpx
 
 from lift_dspy.errors import ServerStartError
+from lift_dspy.server.progress import Progress
 
-__all__ = ["ManagedChild", "free_port", "group_alive", "port_free", "tail", "terminate_group"]
+__all__ = ["ManagedChild", "free_port", "group_alive", "port_free", "spawn_logged", "tail", "terminate_group"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,30 @@ def port_free(port: int) -> bool:
         except OSError:
             return False
         return True
+
+
+def spawn_logged(
+    cmd: list[str], log_path: Path, env: Mapping[str, str]
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start ``cmd`` in its own session, its stdout and stderr going to ``log_path`` after a first
+    line that records the command; return the process and the open log file.
+
+    Raises:
+        ServerStartError: the program could not be run (missing or not executable).
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("wb")
+    log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
+    log_file.flush()
+    try:
+        process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=dict(env),
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        log_file.close()
+        raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(log_path)) from exc
+    return process, log_file
 
 
 def tail(path: Path, chars: int) -> str:
@@ -182,6 +208,18 @@ class ManagedChild:
                         log_path=str(self._log_path),
                     )
                 time.sleep(poll)
+
+    def start_up(
+        self, what: str, wait: Callable[[], None], *, detail: str = "", progress: bool | None
+    ) -> None:
+        """Run ``wait`` (a `wait_ready` call) under a progress line on stderr; if it fails or is
+        interrupted, stop the process group before the error propagates."""
+        try:
+            with Progress(what, detail=detail, enabled=progress):
+                wait()
+        except BaseException:
+            self.stop()
+            raise
 
     def _cleanup(self) -> None:
         """Called once, under the lock, after the group is gone."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import shlex
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,10 +35,9 @@ import httpx
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server.models import cache_root
 from lift_dspy.server.process import ManagedServer, Server, start_server
-from lift_dspy.server.procgroup import ManagedChild
+from lift_dspy.server.procgroup import ManagedChild, spawn_logged
 from lift_dspy.server.procgroup import free_port as _free_port
 from lift_dspy.server.procgroup import port_free as _port_free
-from lift_dspy.server.progress import Progress
 
 __all__ = [
     "ROUTER_POLICIES",
@@ -245,19 +243,7 @@ def start_router(
         extra_args=extra_args,
     )  # fmt: skip
     path = Path(log_path) if log_path else cache_root() / "logs" / f"vllm-router-{chosen}.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = path.open("wb")
-    log_file.write(f"# lift-dspy: {shlex.join(cmd)}\n".encode())
-    log_file.flush()
-    env = {**os.environ, "NO_COLOR": "1"}
-    try:
-        process = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,
-        )  # fmt: skip
-    except OSError as exc:
-        log_file.close()
-        raise ServerStartError(f"could not run {cmd[0]!r}: {exc}", log_path=str(path)) from exc
+    process, log_file = spawn_logged(cmd, path, {**os.environ, "NO_COLOR": "1"})
     router = Router(
         api_base=f"http://127.0.0.1:{chosen}/v1",
         pid=process.pid,
@@ -267,14 +253,11 @@ def start_router(
         worker_urls=tuple(_root(url) for url in worker_urls),
     )
     managed = ManagedRouter(router, process, log_file)
-    try:
-        count = f"{len(worker_urls)} worker{'s' if len(worker_urls) != 1 else ''}"
-        what = f"starting vllm-router ({policy}, {count}) at {router.api_base}"
-        with Progress(what, enabled=progress):
-            _wait_router(managed, model, len(worker_urls), startup_timeout)
-    except BaseException:
-        managed.stop()
-        raise
+    count = f"{len(worker_urls)} worker{'s' if len(worker_urls) != 1 else ''}"
+    what = f"starting vllm-router ({policy}, {count}) at {router.api_base}"
+    managed.start_up(
+        what, lambda: _wait_router(managed, model, len(worker_urls), startup_timeout), progress=progress
+    )
     logger.info("vllm-router (%s) ready at %s for %s", policy, router.api_base, ", ".join(router.worker_urls))
     return managed
 
