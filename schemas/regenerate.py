@@ -6,8 +6,9 @@ and committed, so importing them never needs the generator. Run after editing a 
     python -m lift_dspy.schemas.regenerate          # rewrite schemas/models/*.py
     python -m lift_dspy.schemas.regenerate --check  # exit 1 and list the files that drifted
 
-The output depends on the generator's version (pinned in ``.ci/requirements.txt``); generation is
-otherwise deterministic (no timestamps, sorted inputs).
+The models come from :func:`lift_dspy.codegen.pydantic_source`, lift-dspy's one generator call. The
+output depends on the generator's version (pinned by the ``codegen`` extra in ``pyproject.toml``);
+generation is otherwise deterministic (no timestamps, sorted inputs).
 """
 
 from __future__ import annotations
