@@ -56,9 +56,10 @@ def from_fallback(
 
 
 def replay(response: Response) -> Iterator[Any]:
-    """A fallback's (complete) answer as the stream events a streamed answer ends with.
+    """A fallback's (complete) answer as the events of a stream: start, the whole text, end.
 
-    The text arrives as one delta: DSPy's stream listeners see the field values at once.
+    The text arrives as one delta, which DSPy's stream listeners treat like a cache hit: they emit
+    no field chunks, and the final prediction holds the values.
     """
     yield StreamStartEvent(id=response.id, model=response.model)
     text = response.message.text or ""
