@@ -6,16 +6,18 @@ every list without ``maxItems`` and every map (``dict[str, X]``) without ``maxPr
 derived from it, so the grammar closes the collection while the answer still fits.
 
 The rule (``B`` = the call's ``max_tokens``; ``n`` = the unbounded lists and maps of the schema;
-``t`` = the shortest item's cost in tokens: one for the separator plus its shortest JSON text at
-3 characters a token, at least one)::
+``t`` = an item's cost in tokens: one for the separator plus its JSON text at 3 characters a token,
+at least one; the longest item's text when items come from a closed set -- enums, booleans, bounded
+integers, objects of those -- else the shortest item's)::
 
     maxItems = max(minItems, 1, B // (2 * n * t))
 
-Each collection gets an equal share of the budget and may spend at most half of it at the shortest
-item's cost (the other half is headroom: real items are longer than the shortest, and the rest of
-the answer needs room too). Example: ``list[int]`` alone under ``max_tokens=512`` gets
-``maxItems: 128`` (``t = 1 + 1``); a list of ``{"x": int, "y": int}`` objects gets ``maxItems: 36``
-(shortest item ``{"x": 0, "y": 0}``, 16 characters, ``t = 1 + 6``).
+Each collection gets an equal share of the budget and may spend at most half of it at that cost
+(the other half is headroom: free items are longer than the shortest, and the rest of the answer
+needs room too). Example: ``list[int]`` alone under ``max_tokens=512`` gets ``maxItems: 128``
+(``t = 1 + 1``); a list of ``{"x": int, "y": int}`` objects gets ``maxItems: 36`` (shortest item
+``{"x": 0, "y": 0}``, 16 characters, ``t = 1 + 6``); ``list[Literal["bug", "question"]]`` gets 51
+(longest item ``"question"``, 10 characters, ``t = 1 + 4``).
 
 Bounds the user wrote are never changed, a derived bound never goes below the user's ``minItems``,
 and nested collections are bounded each on its own (a list of lists may hold ``maxItems`` squared
@@ -32,7 +34,7 @@ from typing import Any
 from lift_dspy.constraints.schema import _each_subschema
 from lift_dspy.errors import InvalidRequestError
 
-__all__ = ["bound_collections", "shortest_json_chars"]
+__all__ = ["bound_collections", "longest_json_chars", "shortest_json_chars"]
 
 # About 3 characters of JSON a token (what programs.source assumes for code, too).
 _CHARS_PER_TOKEN = 3
@@ -91,10 +93,15 @@ def _unbounded(node: dict[str, Any]) -> str | None:
 
 
 def _item_chars(node: dict[str, Any], root: dict[str, Any]) -> int:
-    """The shortest JSON text of one item (a map entry: its key and value) of a collection."""
+    """The JSON text of one item (a map entry: its key and value) of a collection, in characters.
+
+    The longest item when items come from a closed set (``longest_json_chars``), else the shortest.
+    """
     if _unbounded(node) == "maxItems":
         items = node.get("items")
-        return shortest_json_chars(items if isinstance(items, dict) else {}, root)
+        item = items if isinstance(items, dict) else {}
+        longest = longest_json_chars(item, root)
+        return longest if longest is not None else shortest_json_chars(item, root)
     values = node.get("additionalProperties")
     if not isinstance(values, dict):
         patterns = node.get("patternProperties") or {}
@@ -104,6 +111,48 @@ def _item_chars(node: dict[str, Any], root: dict[str, Any]) -> int:
             default={},
         )
     return len('"": ') + shortest_json_chars(values, root)
+
+
+def longest_json_chars(node: Any, root: dict[str, Any], depth: int = 0) -> int | None:
+    """The longest compact JSON text ``node`` allows, if its values come from a closed set.
+
+    Closed: ``enum``/``const``, booleans, null, integers with both bounds, and objects, tuples and
+    alternatives made only of those. Anything with free text or unbounded numbers: None.
+    """
+    if not isinstance(node, dict) or depth > _DEPTH:
+        return None
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return longest_json_chars(target, root, depth + 1)
+    if "const" in node:
+        return len(json.dumps(node["const"], separators=_SEPARATORS))
+    if isinstance(node.get("enum"), list) and node["enum"]:
+        return max(len(json.dumps(value, separators=_SEPARATORS)) for value in node["enum"])
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list) and options:
+        sizes = [longest_json_chars(option, root, depth + 1) for option in options]
+        return None if None in sizes else max(size for size in sizes if size is not None)
+    kinds = node.get("type")
+    if kinds in ("boolean", "null"):
+        return 5
+    if kinds == "integer":
+        low, high = node.get("minimum"), node.get("maximum")
+        if isinstance(low, int) and isinstance(high, int):
+            return max(len(str(low)), len(str(high)))
+        return None
+    if kinds == "object" and node.get("additionalProperties") is False and not node.get("patternProperties"):
+        properties = node.get("properties") or {}
+        sizes = [longest_json_chars(value, root, depth + 1) for value in properties.values()]
+        if None in sizes:
+            return None
+        body = sum(
+            len(json.dumps(key)) + 2 + (size or 0) for key, size in zip(properties, sizes, strict=True)
+        )
+        return 2 + body + 2 * max(0, len(properties) - 1)
+    return None
 
 
 def shortest_json_chars(node: Any, root: dict[str, Any], depth: int = 0) -> int:

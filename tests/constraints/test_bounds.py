@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import dspy
 import pytest
@@ -57,13 +57,17 @@ def test_rule_examples_from_the_docstring() -> None:
     assert _bounded(list[Point], 512)["maxItems"] == 36  # {"x": 0, "y": 0}: 16 chars, t = 1 + 6
     assert _bounded(dict[str, int], 512)["maxProperties"] == 85  # '"": 0' 5 chars, t = 1 + 2
     assert "maxItems" not in _bounded(list[int], None)
+    # Items from a closed set cost their longest text: '"question"', 10 chars, t = 1 + 4.
+    assert _bounded(list[Literal["bug", "question"]], 512)["maxItems"] == 51
 
 
 def test_budget_is_shared_and_user_bounds_are_kept() -> None:
     nested = _bounded(list[list[int]], 512)
-    assert nested["maxItems"] == 64 and nested["items"]["maxItems"] == 64  # two collections share 512
+    assert nested["maxItems"] == 64
+    assert nested["items"]["maxItems"] == 64
     assert _bounded(Annotated[list[int], Field(max_length=5)], 512)["maxItems"] == 5
-    assert _bounded(Annotated[list[int], Field(min_length=300)], 512)["maxItems"] == 300  # never below minItems
+    # never below minItems
+    assert _bounded(Annotated[list[int], Field(min_length=300)], 512)["maxItems"] == 300
     assert "maxItems" not in _bounded(tuple[int, str], 512)["prefixItems"][0]
 
 
@@ -101,7 +105,8 @@ def test_chat_layout_bounds_each_typed_field_and_keeps_user_bounds() -> None:
     dspy.configure(lm=fake.lm(max_tokens=300))
     dspy.Predict(Tags)(text="x")
     grammar = fake.payloads[0]["structured_outputs"]["grammar"]
-    assert '"maxItems": 75' in grammar and '"maxProperties": 50' in grammar
+    assert '"maxItems": 75' in grammar
+    assert '"maxProperties": 50' in grammar
     dspy.Predict(Bounded)(text="x")
     assert '"maxItems": 3,' in fake.payloads[1]["structured_outputs"]["grammar"]
 
@@ -131,8 +136,10 @@ def test_trim_prompt_drops_only_the_schema_notes_and_the_answer_is_still_checked
     dspy.configure(lm=fake.lm(max_tokens=512, trim_prompt=True))
     dspy.Predict(Points)(text="(1, 2)")
     full, trimmed = (payload["messages"][0]["content"] for payload in fake.payloads)
-    assert "must adhere to the JSON schema" in full and "must adhere to the JSON schema" not in trimmed
-    assert "[[ ## points ## ]]\n{points}\n" in trimmed and "Extract the points." in trimmed
+    assert "must adhere to the JSON schema" in full
+    assert "must adhere to the JSON schema" not in trimmed
+    assert "[[ ## points ## ]]\n{points}\n" in trimmed
+    assert "Extract the points." in trimmed
     assert len(trimmed) < len(full)
     assert fake.payloads[0]["structured_outputs"] == fake.payloads[1]["structured_outputs"]
     with pytest.raises(ConstraintViolationError):
@@ -144,12 +151,15 @@ def test_trim_prompt_json_layout_keeps_valid_json_description() -> None:
     with dspy.context(lm=fake.lm(max_tokens=512, trim_prompt=True), adapter=dspy.JSONAdapter()):
         dspy.Predict(Points)(text="x")
     system = fake.payloads[0]["messages"][0]["content"]
-    assert '"points": "{points}"' in system and "JSON schema" not in system
+    assert '"points": "{points}"' in system
+    assert "JSON schema" not in system
 
 
 def test_options_survive_dump_and_load_state() -> None:
     lm = lift_dspy.GuidanceLM("m", api_base="http://x.test/v1", derive_bounds=False, trim_prompt=True)
     state = lm.dump_state()
-    assert state["derive_bounds"] is False and state["trim_prompt"] is True
+    assert state["derive_bounds"] is False
+    assert state["trim_prompt"] is True
     again = lift_dspy.GuidanceLM.load_state(state)
-    assert again.config.options.derive_bounds is False and again.config.trim_prompt is True
+    assert again.config.options.derive_bounds is False
+    assert again.config.trim_prompt is True
