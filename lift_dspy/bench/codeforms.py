@@ -3,7 +3,10 @@
 Per arm (a configuration whose code samples carry a ``code_form``), overall, per language and per
 temperature: compile rate (final and first try) with Wilson 95% intervals, compile attempts the
 compiler could not even parse (syntax errors: 0 is the grammar's promise), truncated answers,
-output tokens per LM call, and wall seconds per compiling answer::
+output tokens per LM call, and wall seconds per compiling answer. ``comparison`` sets grammar-code
+against json-parts: compile-rate differences with Newcombe 95% intervals (overall, per language,
+per sampling) and the ratio of seconds per compiling answer with a bootstrap 95% interval, each
+marked significant or not::
 
     >>> from lift_dspy.bench.codeforms import wilson
     >>> [round(x, 3) for x in wilson(5, 10)]
@@ -12,40 +15,19 @@ output tokens per LM call, and wall seconds per compiling answer::
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lift_dspy.bench.configs import code_form_of
 from lift_dspy.bench.metrics import latest
+from lift_dspy.bench.stats import bootstrap_per_valid_ratio, rate, rate_difference, wilson
 
-__all__ = ["code_form_summary", "rate", "render_code_forms", "wilson"]
+__all__ = ["code_form_summary", "compare_forms", "rate", "render_code_forms", "wilson"]
 
 LANGUAGE_ORDER = ("typescript", "rust", "go", "java")
 _LIFT_ARMS = ("lift-guidance", "lift-json-parts")
-
-
-def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
-    """The Wilson score interval of a rate (95% by default); None without trials."""
-    if trials <= 0:
-        return None
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    margin = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - margin), min(1.0, centre + margin)
-
-
-def rate(k: int, n: int) -> dict[str, Any]:
-    """``k`` of ``n`` as ``{"k", "n", "rate", "ci95"}`` (Wilson 95%; rate and interval None if n=0)."""
-    interval = wilson(k, n)
-    return {
-        "k": k,
-        "n": n,
-        "rate": round(k / n, 4) if n else None,
-        "ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
-    }
 
 
 def _group(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -89,11 +71,13 @@ def _temperature(record: Mapping[str, Any]) -> str:
 
 
 def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """``{"run": {...}, "arms": {config: {"code_form", "all", "by_language", "by_temperature"}}}``.
+    """``{"run", "arms": {config: {"code_form", "all", "by_language", "by_temperature"}}, "comparison"}``.
 
     Code samples that carry a ``code_form`` count, and every code sample of ``lift-guidance`` and
     ``lift-json-parts`` (also those that failed before any code, e.g. at the IR step);
-    ``run`` is the latest run's command and settings.
+    ``run`` is the latest run's command, settings, provenance (commit, dirty tree), its time window
+    and how many samples per arm it planned; ``comparison`` is :func:`compare_forms` (empty unless
+    both forms have samples).
     """
     records = list(records)
     # Journals written before samples carried their form from the start: read it from the config.
@@ -119,19 +103,70 @@ def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     if runs:
         first = runs[-1]
         fingerprint = first.get("fingerprint") or {}
+        code_tasks = [t for t in first.get("tasks") or [] if t.split("/")[0] in LANGUAGE_ORDER]
         run = {
             "command": first.get("command"),
             "model": fingerprint.get("model"),
             "settings": fingerprint.get("settings"),
             "workers": fingerprint.get("workers"),
             "samples_per_task": first.get("samples"),
+            "code_tasks": len(code_tasks),
+            "planned_samples_per_arm": len(code_tasks) * int(first.get("samples") or 0) or None,
+            "provenance": first.get("provenance"),
             "versions": (first.get("machine") or {}).get("versions"),
             "cpus": (first.get("machine") or {}).get("cpus"),
         }
+        if first.get("started") is not None:
+            run["started_utc"] = _utc(float(first["started"]))
+    finished = [float(r["finished"]) for r in code if r.get("finished")]
+    if finished:
+        run["last_sample_utc"] = _utc(max(finished))
     loads = [float(r["load"]) for r in code if r.get("load") is not None]
     if loads:
         run["load_average_1m"] = {"min": round(min(loads), 1), "max": round(max(loads), 1)}
-    return {"run": run, "arms": arms}
+    return {"run": run, "arms": arms, "comparison": compare_forms(code)}
+
+
+def _utc(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def compare_forms(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """grammar-code minus json-parts, from code sample records that carry their ``code_form``.
+
+    Compile-rate differences (grammar-code minus json-parts) with Newcombe 95% intervals, overall,
+    per language and per sampling; ``seconds_per_compiling_answer_ratio`` is grammar-code's seconds
+    per compiling answer over json-parts' (below 1: grammar-code is cheaper) with a bootstrap 95%
+    interval. ``significant`` is true when the interval excludes 0 (differences) or 1 (the ratio).
+    Empty when either form has no sample.
+    """
+    grammar = [r for r in records if r.get("code_form") == "grammar-code"]
+    parts = [r for r in records if r.get("code_form") == "json-parts"]
+    if not grammar or not parts:
+        return {}
+
+    def diff(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        ka = sum(1 for r in a if r.get("compile_ok") is True)
+        kb = sum(1 for r in b if r.get("compile_ok") is True)
+        return {"n": [len(a), len(b)], **rate_difference(ka, len(a), kb, len(b))}
+
+    languages = [lang for lang in LANGUAGE_ORDER if any(r.get("family") == lang for r in records)]
+    temperatures = sorted({_temperature(r) for r in records}, key=lambda t: (t != "greedy", t))
+    return {
+        "compile_rate_difference": diff(grammar, parts),
+        "compile_rate_difference_by_language": {
+            lang: diff(*[[r for r in form if r.get("family") == lang] for form in (grammar, parts)])
+            for lang in languages
+        },
+        "compile_rate_difference_by_temperature": {
+            t: diff(*[[r for r in form if _temperature(r) == t] for form in (grammar, parts)])
+            for t in temperatures
+        },
+        "seconds_per_compiling_answer_ratio": bootstrap_per_valid_ratio(
+            [(float(r.get("seconds") or 0.0), r.get("compile_ok") is True) for r in grammar],
+            [(float(r.get("seconds") or 0.0), r.get("compile_ok") is True) for r in parts],
+        ),
+    }
 
 
 def _pct(rate: Mapping[str, Any]) -> str:
@@ -184,4 +219,33 @@ def render_code_forms(summary: Mapping[str, Any]) -> list[str]:
     for config, arm in arms.items():
         for t, g in arm["by_temperature"].items():
             lines.append(f"| {config} | {t} | {_pct(g['compiles'])} |")
+    comparison = summary.get("comparison") or {}
+    if comparison:
+        lines += [
+            "",
+            "grammar-code minus json-parts (Newcombe 95% interval; * = significant):",
+            "",
+            "| scope | compile-rate difference |",
+            "|---|---|",
+            f"| all | {_diff(comparison['compile_rate_difference'])} |",
+        ]
+        for scope in ("compile_rate_difference_by_language", "compile_rate_difference_by_temperature"):
+            lines += [f"| {name} | {_diff(d)} |" for name, d in comparison[scope].items()]
+        ratio = comparison["seconds_per_compiling_answer_ratio"]
+        interval = ratio.get("ci95")
+        lines += [
+            "",
+            f"Seconds per compiling answer, grammar-code / json-parts: {_num(ratio.get('ratio'))}"
+            + (f" (bootstrap 95% {interval[0]:g}–{interval[1]:g})" if interval else "")
+            + (" *" if ratio.get("significant") else "")
+            + ".",
+        ]
     return [*lines, ""]
+
+
+def _diff(d: Mapping[str, Any]) -> str:
+    if d.get("difference") is None:
+        return "–"
+    low, high = d["ci95"]
+    star = " *" if d["significant"] else ""
+    return f"{d['difference']:+.2f} [{low:+.2f}, {high:+.2f}]{star} (n {d['n'][0]} vs {d['n'][1]})"

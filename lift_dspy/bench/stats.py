@@ -25,8 +25,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lift_dspy.bench.codeforms import rate, wilson
-
 __all__ = [
     "bootstrap_per_valid_ratio",
     "bootstrap_ratio",
@@ -38,6 +36,28 @@ __all__ = [
     "rate_difference",
     "wilson",
 ]
+
+
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a rate (95% by default); None without trials."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    margin = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - margin), min(1.0, centre + margin)
+
+
+def rate(k: int, n: int) -> dict[str, Any]:
+    """``k`` of ``n`` as ``{"k", "n", "rate", "ci95"}`` (Wilson 95%; rate and interval None if n=0)."""
+    interval = wilson(k, n)
+    return {
+        "k": k,
+        "n": n,
+        "rate": round(k / n, 4) if n else None,
+        "ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+    }
 
 
 def rate_difference(k1: int, n1: int, k2: int, n2: int) -> dict[str, Any]:

@@ -100,3 +100,24 @@ def test_only_lift_guidance_writes_grammar_code(config: str) -> None:
 
     session = Session(config, Endpoint("http://x/v1", "m", "guidance"), Settings())  # type: ignore[arg-type]
     assert session.code_form == ("grammar-code" if config == "lift-guidance" else "json-parts")
+
+
+def test_comparison_marks_significance_and_run_provenance() -> None:
+    records = [
+        *journal_records(),
+        *[_code("lift-guidance", "rust/gcd", "grammar-code", ["ok"], index=i) for i in range(20)],
+        *[_code("lift-json-parts", "rust/gcd", "json-parts", ["syntax"] * 3, index=i) for i in range(20)],
+    ]
+    records[0] = {**records[0], "provenance": {"commit": "abc", "dirty": False}, "started": 0.0}
+    summary = code_form_summary(records)
+    comparison = summary["comparison"]
+    assert comparison["compile_rate_difference"]["difference"] > 0.9  # 20/21 vs 0/20
+    assert comparison["compile_rate_difference"]["significant"] is True
+    assert comparison["compile_rate_difference_by_language"]["rust"]["n"] == [20, 20]
+    # json-parts never compiled: infinitely costly per compiling answer, ratio 0
+    assert comparison["seconds_per_compiling_answer_ratio"]["ratio"] == 0.0
+    assert summary["run"]["provenance"]["commit"] == "abc"
+    assert summary["run"]["started_utc"] == "1970-01-01T00:00:00Z"
+    assert "grammar-code minus json-parts" in "\n".join(render_code_forms(summary))
+    # one form alone: nothing to compare
+    assert code_form_summary(journal_records())["comparison"] == {}
