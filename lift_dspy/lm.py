@@ -90,6 +90,8 @@ class GuidanceLM(dspy.LM):
             GuidanceLM, or any provider: its answer is validated against the signature like any
             other, by value). The response's ``provider_data["lift_dspy"]`` names the fallback.
             Its answers are cached by the fallback LM under its own key, never under this one's.
+            A streamed call falls back too when the server fails before its first event (the
+            answer arrives as one delta); once deltas went out, a failure raises instead.
         on_unconstrained: A call made by a DSPy module (an adapter formatted the prompt) that
             lift-dspy cannot constrain -- an adapter layout it has no grammar for, a prompt that
             does not ask for the signature's outputs --: ``"raise"`` (default) raises

@@ -35,6 +35,7 @@ LAYER_OF: dict[str, str] = {
     "lift_dspy.streaming": "call",
     "lift_dspy.monitoring": "call",
     "lift_dspy.completion": "call",
+    "lift_dspy.trim": "call",
     "lift_dspy.server": "server",
     "lift_dspy.engine": "lm",
     "lift_dspy.fallback": "lm",
