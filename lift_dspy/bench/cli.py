@@ -76,7 +76,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-model-len", type=int, default=4096, help="managed servers' context (default: 4096)")
     p.set_defaults(handler=_run_bench)
     sub = p.add_subparsers(dest="bench_command", metavar="{report}")
-    report = sub.add_parser("report", help="write DIR/report.md and plots from DIR/journal.jsonl")
+    report = sub.add_parser(
+        "report", help="write DIR/report.md, plots and summary.json from DIR/journal.jsonl"
+    )
     report.add_argument("dir", help="a benchmark results directory")
     report.set_defaults(handler=_run_report)
 

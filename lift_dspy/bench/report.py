@@ -1,6 +1,8 @@
 """``report.md`` and PNG plots, built from a benchmark directory's journal alone.
 
-lift-dspy bench report DIR      # DIR/report.md, DIR/success.png, DIR/latency.png
+lift-dspy bench report DIR      # DIR/report.md, DIR/success.png, DIR/latency.png,
+                                # DIR/summary.json (lift_dspy.bench.summary: rates, intervals,
+                                # significance vs lift-guidance, provenance)
                                 # (+ DIR/code_forms.json when code samples carry a code form)
 """
 
@@ -20,6 +22,7 @@ from lift_dspy.bench.configs import CONFIGS, DESCRIPTIONS, HEADLINE
 from lift_dspy.bench.journal import JOURNAL_NAME, read_records
 from lift_dspy.bench.metrics import Summary, paired_ratios, ratios, server_starts, summarize, throughput
 from lift_dspy.bench.stats import paired_median_ratio, wilson
+from lift_dspy.bench.summary import suite_summary
 
 __all__ = ["FAMILIES", "render_report", "write_plots", "write_report"]
 
@@ -309,6 +312,9 @@ def write_report(directory: str | os.PathLike[str], *, plots: bool = True) -> Pa
     text = text.replace("\n", f"\n\nGenerated {stamp} from `{JOURNAL_NAME}` ({len(records)} records).\n", 1)
     path = directory / "report.md"
     path.write_text(text, encoding="utf-8")
+    summary = suite_summary(records)
+    if summary["configs"]:
+        (directory / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     forms = code_form_summary(records)
     if forms["arms"]:
         (directory / "code_forms.json").write_text(json.dumps(forms, indent=1) + "\n", encoding="utf-8")

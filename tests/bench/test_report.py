@@ -9,6 +9,7 @@ import pytest
 from synthetic import journal_records
 
 from lift_dspy.bench.cli import add_parser
+from lift_dspy.bench.journal import Journal
 from lift_dspy.bench.report import render_report, write_report
 
 
@@ -79,3 +80,27 @@ def test_cli_report_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str
     args = parser.parse_args(["bench", "report", str(tmp_path)])
     assert args.handler(args) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "report.md")
+
+
+def test_summary_json_has_intervals_significance_and_provenance(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    records = journal_records()
+    records[0] = {**records[0], "provenance": {"commit": "abc", "dirty": True}, "started": 0.0}
+    for record in records:
+        journal.append(record)
+    write_report(tmp_path, plots=False)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["run"]["provenance"] == {"commit": "abc", "dirty": True}
+    assert summary["run"]["started_utc"] == "1970-01-01T00:00:00Z"
+    head = summary["configs"]["lift-guidance"]
+    assert head["structural"]["k"] == head["structural"]["n"] == 4
+    assert head["structural"]["ci95"][1] == 1.0
+    versus = summary["vs_lift-guidance"]["dspy-json"]
+    assert set(versus) == {
+        "structural_difference",
+        "compile_difference",
+        "task_difference",
+        "seconds_per_valid_ratio",
+    }
+    assert versus["structural_difference"]["difference"] == 1.0
+    assert versus["seconds_per_valid_ratio"]["ratio"] == 0.0  # dspy-json has no valid answer
