@@ -135,7 +135,10 @@ class _EngineCore:
         if self.fallback is None:
             raise error from exc
         sent = fallback_request(self.fallback, plan.constraint, request, error)
-        response = yield Step("fallback", (sent, plan.constraint))
+        # A GuidanceLM fallback enforces this call's constraint (on its own backend); with
+        # constrain=False nothing was resolved here, so it resolves the call itself.
+        handed_on = Resolution(plan.constraint) if self.config.constrain else None
+        response = yield Step("fallback", (sent, handed_on))
         return from_fallback(self.fallback, plan.constraint, response, error)
 
     def _unavailable(self, plan: Plan, exc: Exception) -> BackendUnavailableError:
@@ -249,17 +252,13 @@ class _EngineCore:
             backend = self.backend(request.model)
             require_backend_takes(constraint, backend)
         base, model = self._base_and_model(request)
-        if backend == "openai":
-            payload = build_payload(
-                request,
-                model=model,
-                structured_outputs=None,
-                response_format=response_format_for(constraint) if constraint else None,
-            )
-        else:
-            payload = build_payload(
-                request, model=model, structured_outputs=constraint.structured_outputs if constraint else None
-            )
+        openai = backend == "openai"  # the standard response_format; vLLM takes structured_outputs
+        payload = build_payload(
+            request,
+            model=model,
+            structured_outputs=constraint.structured_outputs if constraint and not openai else None,
+            response_format=response_format_for(constraint) if constraint and openai else None,
+        )
         if constraint is not None and self.config.trim_prompt:
             payload["messages"] = trim_messages(payload["messages"], constraint.model.model_fields)
         logger.debug(
@@ -389,8 +388,8 @@ class GuidanceEngine(_EngineCore):
                 answer = self._http().post(step.arg.url, json=step.arg.payload, headers=self.headers())
                 return answer.status_code, answer.content
             if step.kind == "fallback":
-                sent, constraint = step.arg
-                with handing(Resolution(constraint)), dspy.context(send_stream=None):
+                sent, handed_on = step.arg
+                with handing(handed_on), dspy.context(send_stream=None):
                     return self.fallback(sent)
             if step.kind == "open":
                 payload = stream_payload(step.arg.payload)
@@ -473,8 +472,8 @@ class AsyncGuidanceEngine(_EngineCore):
                 answer = await self._http().post(step.arg.url, json=step.arg.payload, headers=self.headers())
                 return answer.status_code, answer.content
             if step.kind == "fallback":
-                sent, constraint = step.arg
-                with handing(Resolution(constraint)), dspy.context(send_stream=None):
+                sent, handed_on = step.arg
+                with handing(handed_on), dspy.context(send_stream=None):
                     return await self.fallback.acall(sent)
             if step.kind == "open":
                 payload = stream_payload(step.arg.payload)

@@ -34,7 +34,7 @@ class Step:
     """One I/O step a flow asks its driver for; the driver sends back the step's result.
 
     ``plan`` (arg: the request) -> a :class:`Plan`; ``post`` (the plan) -> (status, body);
-    ``fallback`` ((request, constraint)) -> the fallback LM's Response; ``open`` (the plan) -> the
+    ``fallback`` ((request, resolution handed on)) -> the fallback LM's Response; ``open`` (the plan) -> the
     stream's status; ``read`` -> the opened stream's whole body; ``line`` -> its next line or None.
     """
 

@@ -240,3 +240,20 @@ def test_an_explicit_request_is_resolved_by_the_engine_alike(constrain: bool) ->
         outcomes.append((response, fake.payloads))
     assert outcomes[0] == outcomes[1]
     assert "structured_outputs" not in outcomes[0][1][0]
+
+
+def test_a_baseline_lms_guidance_fallback_resolves_the_call_itself() -> None:
+    """constrain=False resolves nothing, so a GuidanceLM fallback constrains the call on its own."""
+    results = [
+        _run_case(
+            Case(
+                [_raise(httpx.ConnectError("refused"))], fallback=[COUNT.format(n=9)], lm={"constrain": False}
+            ),
+            asynchronous=asynchronous,
+            streaming=False,
+        )
+        for asynchronous in (False, True)
+    ]
+    assert results[0] == results[1]
+    assert results[0]["outcome"] == ("ok", {"count": 9})
+    assert results[0]["fallback_payloads"][0]["structured_outputs"] == lift_dspy.constraint_for(Count)
