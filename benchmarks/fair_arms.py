@@ -70,6 +70,7 @@ from lift_dspy.bench.stats import (
 from lift_dspy.bench.stock import declared_lm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loose_zoo import LOOSE
 from zoo import INPUTS, ZOO
 
