@@ -21,7 +21,8 @@ needs room too). Example: ``list[int]`` alone under ``max_tokens=512`` gets ``ma
 
 Bounds the user wrote are never changed, a derived bound never goes below the user's ``minItems``,
 and nested collections are bounded each on its own (a list of lists may hold ``maxItems`` squared
-items). ``GuidanceLM(derive_bounds=False)`` turns the rule off. Bounds only restrict what the grammar
+items). In the chat layout each typed field is bounded on its own (its schema's ``n``).
+``GuidanceLM(derive_bounds=False)`` turns the rule off. Bounds only restrict what the grammar
 allows, so every answer it allows still validates against the output model.
 """
 
