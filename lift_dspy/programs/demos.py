@@ -13,7 +13,7 @@ from typing import Any
 import dspy
 
 from lift_dspy.programs.assemble import reindent
-from lift_dspy.programs.headers import header
+from lift_dspy.programs.headers import function_header, header_hint
 from lift_dspy.schemas import Language
 
 __all__ = [
@@ -119,7 +119,7 @@ def ir_demo() -> dspy.Example:
 def code_demo(language: Language) -> dspy.Example:
     """The IR -> implementation demo for ``language``, with the header IRToCode would show."""
     return dspy.Example(
-        ir=DEMO_IR, header=header(language, DEMO_IR), implementation=DEMO_IMPLEMENTATIONS[language]
+        ir=DEMO_IR, header=header_hint(language, DEMO_IR), implementation=DEMO_IMPLEMENTATIONS[language]
     ).with_inputs("ir", "header")
 
 
@@ -129,7 +129,7 @@ _INDENT: dict[Language, str] = {"typescript": "  ", "rust": "    ", "go": "\t", 
 def demo_source(language: Language) -> str:
     """The demo implementation written as the grammar-code form's answer: imports, then the function."""
     impl = DEMO_IMPLEMENTATIONS[language]
-    head = header(language, DEMO_IR).splitlines()[0]
+    head = function_header(language, DEMO_IR)
     quotes = '"' if language == "rust" else "\"'`"
     body = reindent(impl["body_statements"], unit=_INDENT[language], quotes=quotes)
     imports = {
@@ -143,5 +143,5 @@ def demo_source(language: Language) -> str:
 
 def source_demo(language: Language) -> dspy.Example:
     """The IR -> raw source demo for ``language`` (the grammar-code form of IRToCode)."""
-    head = header(language, DEMO_IR).splitlines()[0]
+    head = function_header(language, DEMO_IR)
     return dspy.Example(ir=DEMO_IR, header=head, code=demo_source(language)).with_inputs("ir", "header")

@@ -5,12 +5,12 @@ the function in every target language follows from the IR alone. IRToCode shows 
 as a hint: copying a header is easy even for a small model, choosing ``i64`` over ``int`` or
 ``List<Integer>`` over ``int[]`` is not::
 
-    >>> from lift_dspy.programs.headers import header
+    >>> from lift_dspy.programs.headers import header_hint
     >>> ir = {"name": "sum_all", "purpose": "Sum a list.", "effects": ["pure"],
     ...       "params": [{"name": "values", "type": "list<int>", "description": "The numbers."}],
     ...       "returns": {"type": "int", "description": "The sum."},
     ...       "preconditions": [], "postconditions": [], "examples": []}
-    >>> print(header("java", ir))
+    >>> print(header_hint("java", ir))
     public static int sumAll(List<Integer> values)
     imports: java.util.List
 """
@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from lift_dspy.schemas import IMPLEMENTATION_MODELS, FunctionIR, Language
 
-__all__ = ["TYPE_MAP", "header", "pinned_implementation_model", "suggested_imports", "suggested_signature"]
+__all__ = [
+    "TYPE_MAP",
+    "function_header",
+    "header_hint",
+    "pinned_implementation_model",
+    "suggested_imports",
+    "suggested_signature",
+]
 
 # (parameter type, result type) per IR type; they differ where Rust borrows its inputs.
 TYPE_MAP: dict[Language, dict[str, tuple[str, str]]] = {
@@ -143,8 +150,8 @@ def suggested_imports(language: Language, ir: FunctionIR | BaseModel | Mapping[s
     return needs
 
 
-def header(language: Language, ir: FunctionIR | BaseModel | Mapping[str, Any]) -> str:
-    """The function's header line as it will be assembled, plus the imports its types need."""
+def function_header(language: Language, ir: FunctionIR | BaseModel | Mapping[str, Any]) -> str:
+    """The function header line the IR implies, as it will be assembled (what the grammar forces)."""
     sig = suggested_signature(language, ir)
     name, ret = sig["name"], sig["return_type"]
     if language == "typescript":
@@ -159,9 +166,17 @@ def header(language: Language, ir: FunctionIR | BaseModel | Mapping[str, Any]) -
     else:
         params = ", ".join(f"{p['type']} {p['name']}" for p in sig["params"])
         line = f"public static {ret} {name}({params})"
+    return line
+
+
+def header_hint(language: Language, ir: FunctionIR | BaseModel | Mapping[str, Any]) -> str:
+    """What IRToCode shows the LM: `function_header`, plus a line naming the imports its types need."""
     imports = suggested_imports(language, ir)
     label = "uses" if language == "rust" else "imports"
-    return line + (f"\n{label}: {', '.join(imports)}" if imports else "")
+    return function_header(language, ir) + (f"\n{label}: {', '.join(imports)}" if imports else "")
+
+
+header = header_hint  # the name before header_hint (kept for existing imports)
 
 
 def _const(value: str) -> Any:

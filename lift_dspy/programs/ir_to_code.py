@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from lift_dspy.programs.assemble import assemble
 from lift_dspy.programs.demos import code_demo, ir_demo, source_demo
-from lift_dspy.programs.headers import header, pinned_implementation_model
+from lift_dspy.programs.headers import header_hint, pinned_implementation_model
 from lift_dspy.programs.source import (
     assemble_source,
     body_chars_bound,
@@ -377,7 +377,8 @@ class IRToCode(dspy.Module):
         result = LanguageResult(language=language)
         generate, repair = self.generate[language], self.repair[language]
         try:
-            head = function_header(language, ir) if self.code_form == "grammar-code" else header(language, ir)
+            shown = function_header if self.code_form == "grammar-code" else header_hint
+            head = shown(language, ir)
             logger.info("%s: generating", language)
             with self._pin(generate, language, ir):
                 implementation = self._answer(generate(ir=ir, header=head))

@@ -28,8 +28,7 @@ from typing import Annotated, Any
 import dspy
 from pydantic import BaseModel
 
-from lift_dspy.programs.headers import header as header_text
-from lift_dspy.programs.headers import suggested_imports
+from lift_dspy.programs.headers import function_header, suggested_imports
 from lift_dspy.schemas import FunctionIR, Language
 
 __all__ = [
@@ -54,11 +53,6 @@ _OVERHEAD_TOKENS = 128
 _MIN_BODY_TOKENS = 64
 # Code is about 3 characters a token (what code_grammar's max_body_chars assumes).
 _CHARS_PER_TOKEN = 3
-
-
-def function_header(language: Language, ir: FunctionIR | BaseModel | Mapping[str, Any]) -> str:
-    """The function header line the IR implies (what the grammar forces), without the imports line."""
-    return header_text(language, ir).splitlines()[0]
 
 
 def body_chars_bound(max_tokens: int | None) -> int | None:

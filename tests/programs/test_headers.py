@@ -15,7 +15,7 @@ from lift_dspy.programs.assemble import assemble
 from lift_dspy.programs.demos import DEMO_IMPLEMENTATIONS, DEMO_IR, code_demo, ir_demo
 from lift_dspy.programs.headers import (
     TYPE_MAP,
-    header,
+    header_hint,
     pinned_implementation_model,
     suggested_imports,
     suggested_signature,
@@ -57,12 +57,12 @@ def test_type_map_covers_every_ir_type(language: Language) -> None:
 )  # fmt: skip
 def test_header(language: Language, expected: str) -> None:
     ir = _ir([("text_lines", "list<string>"), ("min_len", "int")], "map<string,int>", name="word_counts")
-    assert header(language, ir) == expected
+    assert header_hint(language, ir) == expected
 
 
 @pytest.mark.parametrize(("language", "expected"), [("rust", "pub fn do_thing()"), ("go", "func DoThing()")])
 def test_void_header(language: Language, expected: str) -> None:
-    assert header(language, _ir([], "void")) == expected
+    assert header_hint(language, _ir([], "void")) == expected
 
 
 def test_typescript_and_go_need_no_imports() -> None:
