@@ -17,33 +17,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import pid_alive as _alive
 from servers import ServerPool
 
 from lift_dspy.errors import ServerStartError
 from lift_dspy.server import default, process
 from lift_dspy.server.models import ModelSource
 from lift_dspy.server.process import Server, build_command, build_env, detect_device, serve, start_server
+from lift_dspy.server.procgroup import port_free as _port_free
 
 FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
 SOURCE = ModelSource(model="/models/tiny", served_name="tiny", local=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture

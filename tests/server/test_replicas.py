@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_vllm import Behaviour, FakeServer
+from processes import pid_alive as _alive
 
 from lift_dspy import cli
 from lift_dspy.errors import ServerStartError
@@ -32,14 +33,6 @@ from lift_dspy.server.replicas import build_router_command, start_replicas, star
 pytest.importorskip("vllm_router", reason="pip install 'lift-dspy[scale]'")
 
 FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def _wait_dead(pid: int, limit: float = 10.0) -> bool:
