@@ -37,7 +37,6 @@ from lift_dspy.errors import ServerStartError
 from lift_dspy.server.models import BUILTIN_MODELS, ModelSource, cache_root, is_prepared, resolve_model
 from lift_dspy.server.procgroup import ManagedChild, spawn_logged
 from lift_dspy.server.procgroup import free_port as _free_port
-from lift_dspy.server.procgroup import group_alive as _group_alive  # noqa: F401 (tests use it)
 from lift_dspy.server.procgroup import port_free as _port_free
 from lift_dspy.server.progress import Progress
 

@@ -21,9 +21,10 @@ from processes import pid_alive as _alive
 from servers import ServerPool
 
 from lift_dspy.errors import ServerStartError
-from lift_dspy.server import default, process
+from lift_dspy.server import default
 from lift_dspy.server.models import ModelSource
 from lift_dspy.server.process import Server, build_command, build_env, detect_device, serve, start_server
+from lift_dspy.server.procgroup import group_alive
 from lift_dspy.server.procgroup import port_free as _port_free
 
 FAKE = [sys.executable, str(Path(__file__).with_name("fake_vllm.py"))]
@@ -302,5 +303,5 @@ def test_real_vllm_tiny_serves_and_stops(server_pool: ServerPool) -> None:
     assert "Application startup complete" in server.log_path.read_text()
 
     server_pool.stop("tiny", backend="guidance")  # restarted on the same port if a later test needs it
-    assert not process._group_alive(server.pid)
+    assert not group_alive(server.pid)
     assert _port_free(server.port)
