@@ -46,6 +46,7 @@ from lift_dspy.bench.handrolled import HandRolledIRToCode, HandRolledPredict
 from lift_dspy.bench.stock import declared_lm
 from lift_dspy.programs.ir_to_code import CodeForm, IRToCode
 from lift_dspy.programs.tasks import AgentTask, CodeTask
+from lift_dspy.server.process import ServerBackend
 
 __all__ = [
     "CODE_ONLY",
@@ -73,7 +74,6 @@ ConfigName = Literal[
     "dspy-json-schema",
     "hand-rolled",
 ]
-ServerBackend = Literal["guidance", "xgrammar"]
 
 CONFIGS: tuple[ConfigName, ...] = (
     "lift-guidance",

@@ -217,7 +217,7 @@ def run_bench(options: BenchOptions, *, stream: TextIO | None = None) -> Path:
     tasks = select_tasks(quick=options.quick, pattern=options.tasks)
     detected = None
     if options.api_base is not None and options.server_backend is None:
-        detected = _probe_backend(options)
+        detected = _detect_server_backend(options)
     phases = plan_phases(options, detected)
     run_id = time.strftime("%Y%m%dT%H%M%S")
     journal.append(
@@ -277,7 +277,7 @@ def run_bench(options: BenchOptions, *, stream: TextIO | None = None) -> Path:
     return write_report(options.out)
 
 
-def _probe_backend(options: BenchOptions) -> str:
+def _detect_server_backend(options: BenchOptions) -> str:
     from lift_dspy.server.doctor import doctor
 
     if options.api_base is None:
