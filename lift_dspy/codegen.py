@@ -19,14 +19,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["INSTALL_HINT", "SplitModulesError", "pydantic_source", "write_generated"]
+from lift_dspy.errors import UnsupportedSchemaError
+
+__all__ = ["INSTALL_HINT", "pydantic_source", "write_generated"]
 
 INSTALL_HINT = "pip install 'lift-dspy[codegen]'"
 """How to install datamodel-code-generator (and jsonschema), for error messages."""
-
-
-class SplitModulesError(ValueError):
-    """datamodel-code-generator wrote several modules for one schema (its references span files)."""
 
 
 # Formats whose Pydantic type would change the value (AnyUrl adds "/", datetime from an integer
@@ -75,7 +73,7 @@ def pydantic_source(
 
     Raises:
         ImportError: datamodel-code-generator is not installed (the message says how to install it).
-        SplitModulesError: The generator wrote several modules for the schema.
+        UnsupportedSchemaError: The generator wrote several modules for the schema.
         Exception: Whatever datamodel-code-generator raises for a schema it cannot convert.
     """
     try:
@@ -110,7 +108,10 @@ def pydantic_source(
             formatters=[Formatter.BUILTIN],
         )
     if not isinstance(code, str):
-        raise SplitModulesError("datamodel-code-generator split the schema into several modules")
+        raise UnsupportedSchemaError(
+            "datamodel-code-generator split the schema into several modules. Fix: inline the "
+            "referenced schemas into one document"
+        )
     # The generator's own header names no source worth keeping ("filename: <dict>").
     lines = code.splitlines(keepends=True)
     while lines and lines[0].startswith("#"):

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, RootModel, model_validator
 from pydantic.json_schema import DEFAULT_REF_TEMPLATE, GenerateJsonSchema, JsonSchemaMode
 
-from lift_dspy.codegen import INSTALL_HINT, SplitModulesError, pydantic_source, write_generated
+from lift_dspy.codegen import INSTALL_HINT, pydantic_source, write_generated
 from lift_dspy.constraints.guidance import _FIXES, compile_json_schema
 from lift_dspy.constraints.guidance import locate as _locate
 from lift_dspy.constraints.guidance import refers_to as _ref_names
@@ -354,11 +354,8 @@ def _generate_code(schema: dict[str, Any], name: str, *, header: str | None = No
         return pydantic_source(codegen_input(schema), name, header=header)
     except ImportError as exc:
         raise ImportError(f"model_from_schema needs datamodel-code-generator: {INSTALL_HINT}") from exc
-    except SplitModulesError as exc:
-        raise UnsupportedSchemaError(
-            "datamodel-code-generator split the schema into several modules. Fix: inline the "
-            "referenced schemas into one document"
-        ) from exc
+    except UnsupportedSchemaError:
+        raise
     except Exception as exc:  # datamodel-code-generator raises many types; all mean "this schema"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if match := _REMOTE_REF.search(message):
