@@ -12,6 +12,7 @@ from typing import Any
 
 import dspy
 import pytest
+from clamp import CLAMP_IR
 from dspy.utils import DummyLM
 from dspy.utils.callback import BaseCallback
 from lift_dspy.schemas import FunctionIR, Language, RustImplementation
@@ -24,20 +25,7 @@ from lift_dspy.programs.toolchains import CompileResult, ToolchainMissingError, 
 
 IRToCode = functools.partial(_IRToCode, code_form="json-parts")
 
-IR: dict[str, Any] = {
-    "name": "clamp_value",
-    "purpose": "Clamp an integer to the inclusive range [lo, hi].",
-    "params": [
-        {"name": "value", "type": "int", "description": "The value."},
-        {"name": "lo", "type": "int", "description": "Lower bound."},
-        {"name": "hi", "type": "int", "description": "Upper bound."},
-    ],
-    "returns": {"type": "int", "description": "The clamped value."},
-    "effects": ["pure"],
-    "preconditions": ["lo <= hi"],
-    "postconditions": ["lo <= result <= hi"],
-    "examples": [{"input": "15, 0, 10", "output": "10"}],
-}
+IR: dict[str, Any] = CLAMP_IR
 _RUST_SIG = {
     "name": "clamp_value",
     "params": [{"name": n, "type": "i64"} for n in ("value", "lo", "hi")],
