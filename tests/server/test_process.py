@@ -164,9 +164,10 @@ def test_sigterm_ignored_escalates_to_sigkill(model_dir: Path) -> None:
 
 
 def test_running_turns_false_when_the_server_dies(model_dir: Path) -> None:
-    managed = start_server(str(model_dir), launcher=FAKE, extra_args=["--fake-exit-after", "0.5"])
+    # 3 s of serving: start_server must see it ready first, even on a loaded machine.
+    managed = start_server(str(model_dir), launcher=FAKE, extra_args=["--fake-exit-after", "3"])
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while managed.running and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not managed.running
