@@ -17,9 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from lift_dspy.constraints.check import compile_grammar, grammar_from_json_schema
-from lift_dspy.constraints.paths import field_text, walk_schema
-from lift_dspy.errors import UnsupportedSchemaError
+from lift_dspy.constraints.guidance import compile_json_schema
 
 __all__ = [
     "JSON_OPTIONS",
@@ -31,29 +29,6 @@ __all__ = [
     "schema_for_annotation",
 ]
 
-_FIXES = {
-    "uniqueItems": "use list[...] instead of set[...] (uniqueness is then checked by validation only)",
-    "not": "express the allowed values positively (enum, pattern, anyOf)",
-    "if": "split the conditional into anyOf alternatives",
-    "then": "split the conditional into anyOf alternatives",
-    "else": "split the conditional into anyOf alternatives",
-    "contains": "constrain every item with items instead",
-    "propertyNames": "use a closed object with explicit properties, or patternProperties",
-    "dependentRequired": "make the dependent properties required together, or use anyOf alternatives",
-    "dependentSchemas": "use anyOf alternatives",
-    "unevaluatedProperties": "use additionalProperties: false",
-    "required": "a required property the schema forbids (its schema is false, or the object is closed "
-    "without it): declare it in properties or drop it from required",
-    "unevaluatedItems": "use items / prefixItems",
-    "format": "use a plain string (optionally with a pattern) or a supported format "
-    "(date, date-time, time, duration, email, uri, uuid, ipv4, ipv6, hostname)",
-    "enum": "an enum this large exceeds llguidance's JSON Schema limits; run the signature in DSPy's "
-    "chat layout (dspy.ChatAdapter, the default: a Literal there is a grammar alternative, which "
-    "takes tens of thousands of values), or use a str field with a pattern and check membership after",
-    "size": "the schema exceeds llguidance's size limits; split the output into smaller fields or "
-    "types, or bound fewer things (fewer enum values, shorter patterns)",
-}
-_LARGE_ENUM = 1000
 # Exactly the separators of ``json.dumps`` (DSPy's rendering of demos and inputs), and no other
 # whitespace: the prompt's examples and the forced format agree, and nothing is left to loop on.
 JSON_OPTIONS: dict[str, Any] = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
@@ -113,10 +88,6 @@ _FORMAT_PATTERNS = {
     "date-time": f"^{_DATE}T{_TIME}{_OFFSET}$",
     "time": f"^{_TIME}{_OFFSET}?$",
 }
-_UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
-_UNKNOWN_FORMAT = re.compile(r"Unknown format: (\S+)")
-_WRONG_TYPE = re.compile(r"Expected \w+ for '([^']+)'")
-_UNSATISFIABLE = re.compile(r"required property '([^']*)' is unsatisfiable")
 
 
 def schema_for_annotation(annotation: Any) -> dict[str, Any]:
@@ -266,60 +237,4 @@ def check_json_schema(schema: dict[str, Any], *, field: str | None = None) -> st
         UnsupportedSchemaError: llguidance cannot enforce the schema; names the field path and
             keyword, and says what to write instead (or that ``lenient=True`` relaxes it).
     """
-    grammar = grammar_from_json_schema(schema)
-    error = compile_grammar(grammar)
-    if error:
-        raise _schema_error(schema, error, field)
-    return grammar
-
-
-def _schema_error(schema: dict[str, Any], error: str, field: str | None) -> UnsupportedSchemaError:
-    keyword: str | None = None
-    path: str | None = None
-    if match := _UNIMPLEMENTED.search(error):
-        keyword = match.group(1).split(",")[0].strip().strip('"')
-        path = _find(schema, lambda node: keyword in node)
-    elif match := _UNKNOWN_FORMAT.search(error):
-        value = match.group(1)
-        keyword = "format"
-        path = _find(schema, lambda node: node.get("format") == value)
-    elif match := _WRONG_TYPE.search(error):
-        keyword = match.group(1)
-        path = _find(schema, lambda node: keyword in node)
-    elif match := _UNSATISFIABLE.search(error):
-        keyword, prop = "required", match.group(1)
-        path = _find(schema, lambda node: prop in _enum(node.get("required")))
-    elif "too large" in error:
-        keyword = "size"
-        largest = max((len(_enum(node.get("enum"))) for _, _, node in walk_schema(schema)), default=0)
-        if largest >= _LARGE_ENUM:
-            keyword = "enum"
-            path = _find(schema, lambda node: len(_enum(node.get("enum"))) == largest)
-    full = ".".join(part for part in (field, path) if part) or None
-    first_line = error.strip().splitlines()[0] if error.strip() else error
-    if keyword in ("size", "enum"):
-        # lenient=True relaxes unimplemented keywords; it does not make a schema smaller.
-        return UnsupportedSchemaError(
-            f"llguidance cannot enforce it ({first_line}). Fix: {_FIXES[keyword]}",
-            field=full,
-            keyword=keyword,
-        )
-    fix = _FIXES.get(keyword or "", "simplify the schema")
-    return UnsupportedSchemaError(
-        f"llguidance cannot enforce it ({first_line}). Fix: {fix}; or pass lenient=True to let "
-        "llguidance ignore unimplemented keywords (validation still checks the answer)",
-        field=full,
-        keyword=keyword,
-    )
-
-
-def _enum(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _find(schema: dict[str, Any], predicate: Any) -> str | None:
-    """The shallowest path, from the root and through ``$ref``s, of a node ``predicate`` accepts."""
-    for path, _pointer, node in walk_schema(schema):
-        if predicate(node):
-            return field_text(path)
-    return None
+    return compile_json_schema(schema, field=field)
