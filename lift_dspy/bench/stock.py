@@ -29,8 +29,9 @@ def declared_lm(model: str, api_base: str, **kwargs: Any) -> dspy.LM:
     JSONAdapter then sends a strict ``json_schema`` response_format built from the signature.
     The provider is registered once per ``api_base`` (thread-safe); ``kwargs`` go to ``dspy.LM``.
     """
-    from dspy._vendor.lm15.features import AccessPolicy
-    from dspy.lm15 import ModelSupport, OpenAIChatCompat, ProviderDefinition, register_provider
+    # dspy.lm15 re-exports its vendored lm15 (which ships py.typed): importing dspy._vendor directly
+    # would make mypy analyse dspy as a partial typed package.
+    from dspy.lm15 import AccessPolicy, ModelSupport, OpenAIChatCompat, ProviderDefinition, register_provider
 
     with _declare_lock:
         if api_base not in _declared:

@@ -77,7 +77,7 @@ def suite_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """
     records = list(records)
     samples = latest(records, "sample")
-    names = [c for c in CONFIGS if any(r.get("config") == c for r in samples)]
+    names: list[str] = [c for c in CONFIGS if any(r.get("config") == c for r in samples)]
     names += sorted({str(r.get("config")) for r in samples} - set(names))
     by_config = {n: [r for r in samples if r.get("config") == n] for n in names}
     head = by_config.get(HEADLINE) or []
