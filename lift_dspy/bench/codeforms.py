@@ -15,13 +15,12 @@ marked significant or not::
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lift_dspy.bench.configs import code_form_of
-from lift_dspy.bench.metrics import latest
+from lift_dspy.bench.metrics import latest, run_window, utc
 from lift_dspy.bench.stats import bootstrap_per_valid_ratio, rate, rate_difference, wilson
 
 __all__ = ["code_form_summary", "compare_forms", "rate", "render_code_forms", "wilson"]
@@ -117,18 +116,9 @@ def code_form_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "cpus": (first.get("machine") or {}).get("cpus"),
         }
         if first.get("started") is not None:
-            run["started_utc"] = _utc(float(first["started"]))
-    finished = [float(r["finished"]) for r in code if r.get("finished")]
-    if finished:
-        run["last_sample_utc"] = _utc(max(finished))
-    loads = [float(r["load"]) for r in code if r.get("load") is not None]
-    if loads:
-        run["load_average_1m"] = {"min": round(min(loads), 1), "max": round(max(loads), 1)}
+            run["started_utc"] = utc(float(first["started"]))
+    run.update(run_window(code))
     return {"run": run, "arms": arms, "comparison": compare_forms(code)}
-
-
-def _utc(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def compare_forms(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import dspy
 
@@ -75,16 +75,7 @@ ConfigName = Literal[
     "hand-rolled",
 ]
 
-CONFIGS: tuple[ConfigName, ...] = (
-    "lift-guidance",
-    "lift-json-parts",
-    "lift-free",
-    "lift-xgrammar",
-    "dspy-chat",
-    "dspy-json",
-    "dspy-json-schema",
-    "hand-rolled",
-)
+CONFIGS: tuple[ConfigName, ...] = get_args(ConfigName)
 CODE_ONLY: frozenset[str] = frozenset({"lift-json-parts"})
 """Configurations that differ from another only on code tasks (they skip the agent tasks)."""
 HEADLINE: ConfigName = "lift-guidance"

@@ -7,6 +7,7 @@ pays for its failures here; one with no valid answer has an infinite cost.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +21,7 @@ __all__ = [
     "paired_ratios",
     "percentile",
     "ratios",
+    "run_window",
     "server_starts",
     "summarize",
     "throughput",
@@ -206,3 +208,20 @@ def paired_ratios(records: Iterable[Mapping[str, Any]], task: str, side: str, re
 def server_starts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The server-start records, in order."""
     return [r for r in records if r.get("kind") == "server"]
+
+
+def utc(timestamp: float) -> str:
+    """A Unix timestamp as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_window(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """When the last sample finished and the 1-minute load range, from journal sample records."""
+    window: dict[str, Any] = {}
+    finished = [float(r["finished"]) for r in samples if r.get("finished")]
+    if finished:
+        window["last_sample_utc"] = utc(max(finished))
+    loads = [float(r["load"]) for r in samples if r.get("load") is not None]
+    if loads:
+        window["load_average_1m"] = {"min": round(min(loads), 1), "max": round(max(loads), 1)}
+    return window

@@ -10,21 +10,16 @@ provenance (commit, dirty tree, versions, machine), time window and load.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from lift_dspy.bench.configs import CONFIGS, HEADLINE
-from lift_dspy.bench.metrics import latest
+from lift_dspy.bench.metrics import latest, run_window, utc
 from lift_dspy.bench.stats import bootstrap_per_valid_ratio, rate, rate_difference
 
 __all__ = ["suite_summary"]
 
 _RATES = ("structural_ok", "compile_ok", "task_ok")
-
-
-def _utc(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _counts(rows: Sequence[Mapping[str, Any]], field: str) -> tuple[int, int]:
@@ -97,13 +92,8 @@ def suite_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             "provenance": last.get("provenance"),
         }
         if runs[0].get("started") is not None:
-            run["started_utc"] = _utc(float(runs[0]["started"]))
-    finished = [float(r["finished"]) for r in samples if r.get("finished")]
-    if finished:
-        run["last_sample_utc"] = _utc(max(finished))
-    loads = [float(r["load"]) for r in samples if r.get("load") is not None]
-    if loads:
-        run["load_average_1m"] = {"min": round(min(loads), 1), "max": round(max(loads), 1)}
+            run["started_utc"] = utc(float(runs[0]["started"]))
+    run.update(run_window(samples))
     return {
         "run": run,
         "configs": {n: _config(rows) for n, rows in by_config.items()},

@@ -122,12 +122,8 @@ def longest_json_chars(node: Any, root: dict[str, Any], depth: int = 0) -> int |
     """
     if not isinstance(node, dict) or depth > _DEPTH:
         return None
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        return longest_json_chars(target, root, depth + 1)
+    if "$ref" in node:
+        return longest_json_chars(_local_target(node, root), root, depth + 1)
     if "const" in node:
         return len(json.dumps(node["const"], separators=_SEPARATORS))
     if isinstance(node.get("enum"), list) and node["enum"]:
@@ -163,12 +159,8 @@ def shortest_json_chars(node: Any, root: dict[str, Any], depth: int = 0) -> int:
     """
     if not isinstance(node, dict) or depth > _DEPTH:
         return 1
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part) if isinstance(target, dict) else None
-        return shortest_json_chars(target, root, depth + 1)
+    if "$ref" in node:
+        return shortest_json_chars(_local_target(node, root), root, depth + 1)
     if "const" in node:
         return len(json.dumps(node["const"], separators=_SEPARATORS))
     if isinstance(node.get("enum"), list) and node["enum"]:
@@ -212,3 +204,14 @@ def _shortest_array(node: dict[str, Any], root: dict[str, Any], depth: int) -> i
         shortest_json_chars(prefix[i] if i < len(prefix) else items, root, depth + 1) for i in range(count)
     ]
     return 2 + sum(costs) + 2 * max(0, count - 1)
+
+
+def _local_target(node: dict[str, Any], root: dict[str, Any]) -> Any:
+    """What a local ``$ref`` (``#/...``) points at in ``root``; None for any other reference."""
+    ref = node.get("$ref")
+    if not (isinstance(ref, str) and ref.startswith("#/")):
+        return None
+    target: Any = root
+    for part in ref[2:].split("/"):
+        target = target.get(part) if isinstance(target, dict) else None
+    return target
