@@ -100,6 +100,45 @@ TYPE_MAP: dict[Language, dict[str, tuple[str, str]]] = {
 }
 
 
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words a parameter or function may not be called in each language (keywords and literals; Java's
+# and TypeScript's contextual ones that break a declaration too). An IR name that is one gets a
+# trailing underscore, so the pinned header always parses.
+_RESERVED: dict[str, frozenset[str]] = {
+    "java": _wordset(
+        "abstract assert boolean break byte case catch char class const continue default do double else "
+        "enum extends final finally float for goto if implements import instanceof int interface long "
+        "native new package private protected public return short static strictfp super switch "
+        "synchronized this throw throws transient try void volatile while true false null var record "
+        "yield sealed permits non-sealed _"
+    ),
+    "go": _wordset(
+        "break case chan const continue default defer else fallthrough for func go goto if import "
+        "interface map package range return select struct switch type var"
+    ),
+    "typescript": _wordset(
+        "break case catch class const continue debugger default delete do else enum export extends false "
+        "finally for function if import in instanceof new null return super switch this throw true try "
+        "typeof var void while with implements interface let package private protected public static "
+        "yield await arguments eval"
+    ),
+    "rust": _wordset(
+        "as break const continue crate else enum extern false fn for if impl in let loop match mod move "
+        "mut pub ref return self Self static struct super trait true type unsafe use where while async "
+        "await dyn abstract become box do final macro override priv typeof unsized virtual yield try "
+        "union _"
+    ),
+}
+
+
+def _safe(language: Language, name: str) -> str:
+    """``name``, with a trailing underscore when it is a reserved word of ``language``."""
+    return f"{name}_" if name in _RESERVED[language] else name
+
+
 def _words(name: str) -> list[str]:
     return [w for w in name.split("_") if w]
 
@@ -129,8 +168,10 @@ def suggested_signature(language: Language, ir: FunctionIR | BaseModel | Mapping
     types = TYPE_MAP[language]
     param_name = (lambda n: n) if language == "rust" else _camel
     return {
-        "name": _function_name(language, fir.name),
-        "params": [{"name": param_name(p.name), "type": types[p.type][0]} for p in fir.params],
+        "name": _safe(language, _function_name(language, fir.name)),
+        "params": [
+            {"name": _safe(language, param_name(p.name)), "type": types[p.type][0]} for p in fir.params
+        ],
         "return_type": types[fir.returns.type][1],
     }
 

@@ -60,6 +60,21 @@ def test_header(language: Language, expected: str) -> None:
     assert header_hint(language, ir) == expected
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("typescript", "export function default_(return_: number, type: number, value: number): number"),
+        ("rust", "pub fn default(return_: i64, type_: i64, value: i64) -> i64"),
+        ("go", "func Default(return_ int, type_ int, value int) int"),
+        ("java", "public static int default_(int return_, int type, int value)"),
+    ],
+)  # fmt: skip
+def test_reserved_words_in_the_ir_get_a_trailing_underscore(language: Language, expected: str) -> None:
+    """An IR may name a parameter ``return`` (seen in the code-forms run): the pinned header still parses."""
+    ir = _ir([("return", "int"), ("type", "int"), ("value", "int")], "int", name="default")
+    assert header_hint(language, ir).splitlines()[0] == expected
+
+
 @pytest.mark.parametrize(("language", "expected"), [("rust", "pub fn do_thing()"), ("go", "func DoThing()")])
 def test_void_header(language: Language, expected: str) -> None:
     assert header_hint(language, _ir([], "void")) == expected
